@@ -1,0 +1,12 @@
+from django.core.management.base import BaseCommand
+
+from clusters.demo import DEMO_PASSWORD, load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo (Cụm Thi đua số 6 of the Hanoi Capital Command and a second cluster). Idempotent."
+
+    def handle(self, *args, **options) -> None:
+        counts = load_demo()
+        summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        self.stdout.write(self.style.SUCCESS(f"Demo ready: {summary}. Password of every demo account: {DEMO_PASSWORD}"))
