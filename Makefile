@@ -25,7 +25,7 @@ install-test: $(VENV)/.installed-test
 
 # The Vietnamese catalogue is compiled with Babel (no GNU gettext needed).
 messages: install
-	$(VENV)/bin/pybabel compile -q -d locale -D django
+	$(VENV)/bin/pybabel -q compile -d locale -D django
 
 migrate: install messages
 	$(PY) manage.py migrate --noinput

@@ -1,0 +1,140 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from clusters import services
+from clusters.models import ClusterYear, Membership, PhaseChange
+from tests.factories import ClusterFactory, UnitFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.make_aware(datetime.datetime(2025, 1, 15, 8, 0))
+
+
+def roles_of(cluster_year):
+    return sorted((m.unit.name, m.role) for m in cluster_year.memberships.select_related("unit"))
+
+
+def test_create_cluster_year_sets_members_chair_and_vice_chair(world):
+    e, d = world.units["E"], world.units["D"]
+    cy = services.create_cluster_year(cluster=world.c7, year=2025, members=[d, e], chair=e, vice_chair=d)
+    assert (cy.year, cy.phase) == (2025, ClusterYear.Phase.PLANNING)
+    assert roles_of(cy) == [("Đơn vị D", "vice_chair"), ("Đơn vị E", "chair")]
+
+
+def test_create_cluster_year_refuses_chair_not_member(world):
+    with pytest.raises(ValidationError) as error:
+        services.create_cluster_year(
+            cluster=world.c7, year=2025, members=[world.units["D"]], chair=world.units["E"]
+        )
+    assert error.value.message_dict == {"chair": ["Cụm trưởng phải là thành viên của cụm trong năm đó."]}
+    assert not ClusterYear.objects.filter(year=2025).exists()
+
+
+def test_create_cluster_year_refuses_vice_chair_equal_to_chair(world):
+    d = world.units["D"]
+    with pytest.raises(ValidationError) as error:
+        services.create_cluster_year(cluster=world.c7, year=2025, members=[d], chair=d, vice_chair=d)
+    assert error.value.message_dict == {"vice_chair": ["Cụm trưởng và Cụm phó phải là hai đơn vị khác nhau."]}
+
+
+def test_create_cluster_year_refuses_unit_of_another_cluster_and_writes_nothing(world):
+    with pytest.raises(ValidationError) as error:
+        services.create_cluster_year(
+            cluster=ClusterFactory(superior=world.superior, name="Cụm 8"),
+            year=2024,
+            members=[world.units["D"], world.units["A"]],
+            chair=world.units["A"],
+        )
+    assert error.value.message_dict == {"unit": ["Đơn vị D đã thuộc Cụm 7 trong năm 2024."]}
+    assert not ClusterYear.objects.filter(cluster__name="Cụm 8").exists()
+
+
+def test_advance_phase_walks_forward_and_records_who_when_why(world):
+    officer = world.users["officer_a"]
+    cy = world.y6
+    seen = []
+    for _ in range(4):
+        cy = services.advance_phase(cluster_year=cy, by=officer, now=NOW, reason="Theo kế hoạch")
+        seen.append(cy.phase)
+    assert seen == ["scoring", "review", "conference", "closed"]
+    assert list(PhaseChange.objects.values_list("from_phase", "to_phase", "changed_by__username", "reason")) == [
+        ("planning", "scoring", "officer_a", "Theo kế hoạch"),
+        ("scoring", "review", "officer_a", "Theo kế hoạch"),
+        ("review", "conference", "officer_a", "Theo kế hoạch"),
+        ("conference", "closed", "officer_a", "Theo kế hoạch"),
+    ]
+    assert cy.history.first().history_user == officer
+
+
+def test_advance_phase_refuses_closed_year(world):
+    ClusterYear.objects.filter(pk=world.y6.pk).update(phase=ClusterYear.Phase.CLOSED)
+    with pytest.raises(ValidationError) as error:
+        services.advance_phase(cluster_year=world.y6, by=world.users["admin"], now=NOW)
+    assert error.value.messages == ["Năm đã kết thúc không còn giai đoạn tiếp theo."]
+    assert PhaseChange.objects.count() == 0
+
+
+def test_advance_phase_refuses_when_phase_moved_meanwhile(world):
+    services.advance_phase(cluster_year=world.y6, by=world.users["command"], now=NOW, expected_phase="planning")
+    with pytest.raises(ValidationError) as error:
+        services.advance_phase(cluster_year=world.y6, by=world.users["officer_a"], now=NOW, expected_phase="planning")
+    assert error.value.messages == ["Giai đoạn vừa được người khác thay đổi (hiện là: Tự chấm điểm); hãy tải lại trang."]
+    world.y6.refresh_from_db()
+    assert world.y6.phase == "scoring"
+
+
+def test_add_member_refuses_closed_year(world):
+    ClusterYear.objects.filter(pk=world.y6.pk).update(phase=ClusterYear.Phase.CLOSED)
+    with pytest.raises(ValidationError) as error:
+        services.add_member(cluster_year=world.y6, unit=UnitFactory(superior=world.superior))
+    assert error.value.messages == ["Năm thi đua này đã kết thúc, không thể thay đổi."]
+
+
+def test_add_member_refuses_unit_already_in_another_cluster(world):
+    with pytest.raises(ValidationError) as error:
+        services.add_member(cluster_year=world.y6, unit=world.units["E"])
+    assert error.value.message_dict == {"unit": ["Đơn vị E đã thuộc Cụm 7 trong năm 2024."]}
+
+
+def test_set_chair_moves_roles_among_members(world):
+    cy = services.set_chair(
+        cluster_year=world.y6,
+        chair=world.units["C"],
+        vice_chair=world.units["A"],
+        chair_basis=ClusterYear.ChairBasis.DECISION,
+        decision_number="231/QĐ-BTL",
+        decision_date=datetime.date(2024, 2, 1),
+    )
+    assert roles_of(cy) == [("Đơn vị A", "vice_chair"), ("Đơn vị B", "member"), ("Đơn vị C", "chair")]
+    assert (cy.chair_basis, cy.decision_number) == ("decision", "231/QĐ-BTL")
+
+
+def test_set_chair_refuses_non_member(world):
+    with pytest.raises(ValidationError) as error:
+        services.set_chair(
+            cluster_year=world.y6, chair=world.units["D"], vice_chair=None, chair_basis="rotation"
+        )
+    assert error.value.message_dict == {"chair": ["Cụm trưởng phải là thành viên của cụm trong năm đó."]}
+    assert roles_of(world.y6)[0] == ("Đơn vị A", "chair")
+
+
+def test_open_next_year_copies_members_with_the_new_chair(world):
+    cy = services.open_next_year(
+        cluster_year=world.y6,
+        chair=world.units["C"],
+        vice_chair=world.units["A"],
+        handover_date=datetime.date(2024, 11, 1),
+    )
+    assert (cy.cluster, cy.year, cy.phase, cy.handover_date) == (world.c6, 2025, "planning", datetime.date(2024, 11, 1))
+    assert roles_of(cy) == [("Đơn vị A", "vice_chair"), ("Đơn vị B", "member"), ("Đơn vị C", "chair")]
+
+
+def test_open_next_year_refuses_existing_year(world):
+    services.open_next_year(cluster_year=world.y6, chair=world.units["A"])
+    with pytest.raises(ValidationError) as error:
+        services.open_next_year(cluster_year=world.y6, chair=world.units["A"])
+    assert error.value.messages == ["Cụm đã có dữ liệu của năm 2025."]
+    assert Membership.objects.filter(year=2025).count() == 3
