@@ -109,6 +109,7 @@ def open_next_year(modeladmin, request, queryset):
                 cluster_year=cluster_year,
                 chair=roles[Membership.Role.CHAIR],
                 vice_chair=roles.get(Membership.Role.VICE_CHAIR),
+                by=request.user,
             )
         except ValidationError as error:
             modeladmin.message_user(request, f"{cluster_year}: {' '.join(error.messages)}", messages.ERROR)

@@ -106,6 +106,7 @@ def load_demo() -> dict[str, int]:
                 year=demo.year,
                 members=[units[spec] for spec in members],
                 chair=units[demo.chair],
+                by=admin,
                 vice_chair=units[demo.vice_chair],
                 chair_basis=demo.basis,
                 decision_number=number,

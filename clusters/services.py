@@ -15,7 +15,8 @@ Rules enforced here (and, where a database can, by named constraints in
 - opening the next year copies the members; the criteria set is attached by
   ``scoring.services`` on top of this (the app above, see design.md).
 
-Every service is atomic and takes the acting user and the time as arguments.
+Every service is atomic and takes the acting user (recorded in the history of
+what it changes) and, where it stamps a time, the time as arguments.
 """
 
 import datetime
@@ -42,18 +43,27 @@ def _refuse_closed(cluster_year: ClusterYear) -> None:
         raise ValidationError(YEAR_CLOSED)
 
 
+def _save(obj, *, by: User | None, reason: str = "", **kwargs) -> None:
+    """Save with the acting user and reason recorded in the object's history."""
+    obj._history_user = by
+    obj._change_reason = reason
+    obj.save(**kwargs)
+
+
 def _locked(cluster_year: ClusterYear) -> ClusterYear:
     """Re-read the cluster year under a row lock so concurrent writers queue up."""
     return ClusterYear.objects.select_for_update().select_related("cluster").get(pk=cluster_year.pk)
 
 
 @transaction.atomic
-def add_member(*, cluster_year: ClusterYear, unit: Unit, role: str = Membership.Role.MEMBER) -> Membership:
+def add_member(
+    *, cluster_year: ClusterYear, unit: Unit, by: User | None, role: str = Membership.Role.MEMBER
+) -> Membership:
     cluster_year = _locked(cluster_year)
     _refuse_closed(cluster_year)
     membership = Membership(cluster_year=cluster_year, unit=unit, role=role)
     membership.full_clean()
-    membership.save()
+    _save(membership, by=by)
     return membership
 
 
@@ -64,6 +74,7 @@ def create_cluster_year(
     year: int,
     members: Iterable[Unit],
     chair: Unit,
+    by: User | None,
     vice_chair: Unit | None = None,
     chair_basis: str = ClusterYear.ChairBasis.ROTATION,
     decision_number: str = "",
@@ -94,12 +105,12 @@ def create_cluster_year(
         review_due=review_due,
     )
     cluster_year.full_clean()
-    cluster_year.save()
+    _save(cluster_year, by=by)
+    roles = {chair: Membership.Role.CHAIR, vice_chair: Membership.Role.VICE_CHAIR}
     for unit in members:
-        role = {chair: Membership.Role.CHAIR, vice_chair: Membership.Role.VICE_CHAIR}.get(unit, Membership.Role.MEMBER)
-        membership = Membership(cluster_year=cluster_year, unit=unit, role=role)
+        membership = Membership(cluster_year=cluster_year, unit=unit, role=roles.get(unit, Membership.Role.MEMBER))
         membership.full_clean()
-        membership.save()
+        _save(membership, by=by)
     return cluster_year
 
 
@@ -110,6 +121,8 @@ def set_chair(
     chair: Unit,
     vice_chair: Unit | None,
     chair_basis: str,
+    by: User | None,
+    reason: str = "",
     decision_number: str = "",
     decision_date: datetime.date | None = None,
     handover_date: datetime.date | None = None,
@@ -132,12 +145,22 @@ def set_chair(
     cluster_year.decision_date = decision_date
     cluster_year.handover_date = handover_date
     cluster_year.full_clean()
-    cluster_year.save()
-    # Demote first so the one-chair / one-vice-chair constraints hold at every statement.
-    cluster_year.memberships.exclude(role=Membership.Role.MEMBER).update(role=Membership.Role.MEMBER)
-    cluster_year.memberships.filter(unit=chair).update(role=Membership.Role.CHAIR)
+    _save(cluster_year, by=by, reason=reason)
+    wanted = {chair.pk: Membership.Role.CHAIR}
     if vice_chair is not None:
-        cluster_year.memberships.filter(unit=vice_chair).update(role=Membership.Role.VICE_CHAIR)
+        wanted[vice_chair.pk] = Membership.Role.VICE_CHAIR
+    memberships = list(cluster_year.memberships.all())
+    # Demote first so the one-chair / one-vice-chair constraints hold at every statement;
+    # row by row (a handful of members) so each change lands in the history.
+    for membership in memberships:
+        if membership.role != Membership.Role.MEMBER and wanted.get(membership.unit_id) != membership.role:
+            membership.role = Membership.Role.MEMBER
+            _save(membership, by=by, reason=reason, update_fields=["role"])
+    for membership in memberships:
+        role = wanted.get(membership.unit_id, Membership.Role.MEMBER)
+        if membership.role != role:
+            membership.role = role
+            _save(membership, by=by, reason=reason, update_fields=["role"])
     return cluster_year
 
 
@@ -170,9 +193,7 @@ def advance_phase(
         reason=reason,
     )
     cluster_year.phase = target
-    cluster_year._history_user = by
-    cluster_year._change_reason = reason
-    cluster_year.save(update_fields=["phase"])
+    _save(cluster_year, by=by, reason=reason, update_fields=["phase"])
     return cluster_year
 
 
@@ -181,6 +202,7 @@ def open_next_year(
     *,
     cluster_year: ClusterYear,
     chair: Unit,
+    by: User | None,
     vice_chair: Unit | None = None,
     chair_basis: str = ClusterYear.ChairBasis.ROTATION,
     decision_number: str = "",
@@ -203,6 +225,7 @@ def open_next_year(
         year=next_year,
         members=members,
         chair=chair,
+        by=by,
         vice_chair=vice_chair,
         chair_basis=chair_basis,
         decision_number=decision_number,

@@ -19,7 +19,7 @@ def roles_of(cluster_year):
 
 def test_create_cluster_year_sets_members_chair_and_vice_chair(world):
     e, d = world.units["E"], world.units["D"]
-    cy = services.create_cluster_year(cluster=world.c7, year=2025, members=[d, e], chair=e, vice_chair=d)
+    cy = services.create_cluster_year(cluster=world.c7, year=2025, members=[d, e], chair=e, vice_chair=d, by=None)
     assert (cy.year, cy.phase) == (2025, ClusterYear.Phase.PLANNING)
     assert roles_of(cy) == [("Đơn vị D", "vice_chair"), ("Đơn vị E", "chair")]
 
@@ -27,7 +27,7 @@ def test_create_cluster_year_sets_members_chair_and_vice_chair(world):
 def test_create_cluster_year_refuses_chair_not_member(world):
     with pytest.raises(ValidationError) as error:
         services.create_cluster_year(
-            cluster=world.c7, year=2025, members=[world.units["D"]], chair=world.units["E"]
+            cluster=world.c7, year=2025, members=[world.units["D"]], chair=world.units["E"], by=None
         )
     assert error.value.message_dict == {"chair": ["Cụm trưởng phải là thành viên của cụm trong năm đó."]}
     assert not ClusterYear.objects.filter(year=2025).exists()
@@ -36,7 +36,7 @@ def test_create_cluster_year_refuses_chair_not_member(world):
 def test_create_cluster_year_refuses_vice_chair_equal_to_chair(world):
     d = world.units["D"]
     with pytest.raises(ValidationError) as error:
-        services.create_cluster_year(cluster=world.c7, year=2025, members=[d], chair=d, vice_chair=d)
+        services.create_cluster_year(cluster=world.c7, year=2025, members=[d], chair=d, vice_chair=d, by=None)
     assert error.value.message_dict == {"vice_chair": ["Cụm trưởng và Cụm phó phải là hai đơn vị khác nhau."]}
 
 
@@ -47,6 +47,7 @@ def test_create_cluster_year_refuses_unit_of_another_cluster_and_writes_nothing(
             year=2024,
             members=[world.units["D"], world.units["A"]],
             chair=world.units["A"],
+            by=None,
         )
     assert error.value.message_dict == {"unit": ["Đơn vị D đã thuộc Cụm 7 trong năm 2024."]}
     assert not ClusterYear.objects.filter(cluster__name="Cụm 8").exists()
@@ -89,13 +90,13 @@ def test_advance_phase_refuses_when_phase_moved_meanwhile(world):
 def test_add_member_refuses_closed_year(world):
     ClusterYear.objects.filter(pk=world.y6.pk).update(phase=ClusterYear.Phase.CLOSED)
     with pytest.raises(ValidationError) as error:
-        services.add_member(cluster_year=world.y6, unit=UnitFactory(superior=world.superior))
+        services.add_member(cluster_year=world.y6, unit=UnitFactory(superior=world.superior), by=None)
     assert error.value.messages == ["Năm thi đua này đã kết thúc, không thể thay đổi."]
 
 
 def test_add_member_refuses_unit_already_in_another_cluster(world):
     with pytest.raises(ValidationError) as error:
-        services.add_member(cluster_year=world.y6, unit=world.units["E"])
+        services.add_member(cluster_year=world.y6, unit=world.units["E"], by=None)
     assert error.value.message_dict == {"unit": ["Đơn vị E đã thuộc Cụm 7 trong năm 2024."]}
 
 
@@ -107,15 +108,24 @@ def test_set_chair_moves_roles_among_members(world):
         chair_basis=ClusterYear.ChairBasis.DECISION,
         decision_number="231/QĐ-BTL",
         decision_date=datetime.date(2024, 2, 1),
+        by=world.users["command"],
+        reason="Quyết định của Bộ Tư lệnh",
     )
     assert roles_of(cy) == [("Đơn vị A", "vice_chair"), ("Đơn vị B", "member"), ("Đơn vị C", "chair")]
     assert (cy.chair_basis, cy.decision_number) == ("decision", "231/QĐ-BTL")
+    changed = Membership.history.filter(history_type="~").order_by("history_id")
+    assert [(h.unit.name, h.role, h.history_user.username, h.history_change_reason) for h in changed] == [
+        ("Đơn vị A", "member", "command", "Quyết định của Bộ Tư lệnh"),
+        ("Đơn vị B", "member", "command", "Quyết định của Bộ Tư lệnh"),
+        ("Đơn vị A", "vice_chair", "command", "Quyết định của Bộ Tư lệnh"),
+        ("Đơn vị C", "chair", "command", "Quyết định của Bộ Tư lệnh"),
+    ]
 
 
 def test_set_chair_refuses_non_member(world):
     with pytest.raises(ValidationError) as error:
         services.set_chair(
-            cluster_year=world.y6, chair=world.units["D"], vice_chair=None, chair_basis="rotation"
+            cluster_year=world.y6, chair=world.units["D"], vice_chair=None, chair_basis="rotation", by=None
         )
     assert error.value.message_dict == {"chair": ["Cụm trưởng phải là thành viên của cụm trong năm đó."]}
     assert roles_of(world.y6)[0] == ("Đơn vị A", "chair")
@@ -127,14 +137,15 @@ def test_open_next_year_copies_members_with_the_new_chair(world):
         chair=world.units["C"],
         vice_chair=world.units["A"],
         handover_date=datetime.date(2024, 11, 1),
+        by=world.users["admin"],
     )
     assert (cy.cluster, cy.year, cy.phase, cy.handover_date) == (world.c6, 2025, "planning", datetime.date(2024, 11, 1))
     assert roles_of(cy) == [("Đơn vị A", "vice_chair"), ("Đơn vị B", "member"), ("Đơn vị C", "chair")]
 
 
 def test_open_next_year_refuses_existing_year(world):
-    services.open_next_year(cluster_year=world.y6, chair=world.units["A"])
+    services.open_next_year(cluster_year=world.y6, chair=world.units["A"], by=None)
     with pytest.raises(ValidationError) as error:
-        services.open_next_year(cluster_year=world.y6, chair=world.units["A"])
+        services.open_next_year(cluster_year=world.y6, chair=world.units["A"], by=None)
     assert error.value.messages == ["Cụm đã có dữ liệu của năm 2025."]
     assert Membership.objects.filter(year=2025).count() == 3
