@@ -1,0 +1,161 @@
+"""
+Reads for criteria and sheets, with totals computed in SQL.
+
+Total of a sheet = standard points + min(bonus points, the set's bonus cap)
+− min(deduction points, the set's deduction cap), for the unit's points
+(``self_*``) and the cluster's (``official_*``) alike. Points are integer
+hundredths in the database, so every sum is exact on SQLite and PostgreSQL.
+A group's subtotal is the signed sum of the leaves under it (deductions count
+negative), before caps.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Least
+
+from clusters.models import ClusterYear, Unit
+from clusters.selectors import members_ordered
+
+from .fields import PointsField
+from .models import ClusterYearSet, CriteriaSet, Criterion, Evidence, Score, ScoreEvent, Sheet
+
+ZERO = Decimal("0.00")
+K = Criterion.Kind
+
+
+def _sum(column: str, kind: str) -> Subquery:
+    scores = (
+        Score.objects.filter(sheet=OuterRef("pk"), criterion__kind=kind)
+        .order_by()
+        .values("sheet")
+        .annotate(total=Sum(column))
+        .values("total")
+    )
+    return Coalesce(Subquery(scores, output_field=PointsField()), Value(0), output_field=PointsField())
+
+
+def annotate_totals(qs: QuerySet[Sheet]) -> QuerySet[Sheet]:
+    """Add ``{self,official}_{standard,bonus,deduction,total}`` and ``filled``/``leaves`` counts to sheets."""
+    annotations = {}
+    for side in ("self", "official"):
+        column = f"{side}_points"
+        annotations[f"{side}_standard"] = _sum(column, K.STANDARD)
+        annotations[f"{side}_bonus"] = _sum(column, K.BONUS)
+        annotations[f"{side}_deduction"] = _sum(column, K.DEDUCTION)
+    qs = qs.annotate(**annotations)
+    totals = {
+        f"{side}_total": F(f"{side}_standard")
+        + Least(F(f"{side}_bonus"), F("criteria_set__bonus_cap"))
+        - Least(F(f"{side}_deduction"), F("criteria_set__deduction_cap"))
+        for side in ("self", "official")
+    }
+    filled = Score.objects.filter(sheet=OuterRef("pk"), self_points__isnull=False).order_by().values("sheet")
+    return qs.annotate(
+        **{name: _as_points(expr) for name, expr in totals.items()},
+        filled=Coalesce(Subquery(filled.annotate(n=Count("pk")).values("n")), Value(0)),
+    )
+
+
+def _as_points(expression) -> ExpressionWrapper:
+    return ExpressionWrapper(expression, output_field=PointsField())
+
+
+def criteria_set_of(cluster_year: ClusterYear) -> CriteriaSet | None:
+    link = ClusterYearSet.objects.filter(cluster_year=cluster_year).select_related("criteria_set").first()
+    return link.criteria_set if link else None
+
+
+@dataclass
+class Row:
+    """One line of a sheet as shown: a group or a leaf criterion with its score, files and trail."""
+
+    criterion: Criterion
+    score: Score | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    events: list[ScoreEvent] = field(default_factory=list)
+    self_subtotal: Decimal = ZERO
+    official_subtotal: Decimal = ZERO
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.score is None or self.score.official_points is None:
+            return None
+        return self.score.official_points - (self.score.self_points or ZERO)
+
+
+def sheet_rows(criteria_set: CriteriaSet, sheet: Sheet | None) -> list[Row]:
+    """
+    The tree in order with each leaf's score, live evidence and events, and each
+    group's subtotals: four queries whatever the number of criteria.
+    """
+    criteria = list(criteria_set.criteria.order_by("sort_key"))
+    scores, evidence, events = {}, {}, {}
+    if sheet is not None:
+        scores = {s.criterion_id: s for s in Score.objects.filter(sheet=sheet)}
+        for item in Evidence.objects.filter(score__sheet=sheet, removed_at__isnull=True).select_related("score"):
+            evidence.setdefault(item.score.criterion_id, []).append(item)
+        for event in ScoreEvent.objects.filter(sheet=sheet, criterion__isnull=False).select_related("by"):
+            events.setdefault(event.criterion_id, []).append(event)
+    rows = [Row(c, scores.get(c.pk), evidence.get(c.pk, []), events.get(c.pk, [])) for c in criteria]
+    by_code = {row.criterion.code: row for row in rows}
+    # Subtotals over one fetched list: each leaf adds its signed points to its ancestors.
+    for row in rows:
+        if row.criterion.is_group or row.score is None:
+            continue
+        sign = -1 if row.criterion.kind == K.DEDUCTION else 1
+        code = row.criterion.parent_code
+        while code is not None:
+            parent = by_code[code]
+            parent.self_subtotal += sign * (row.score.self_points or ZERO)
+            parent.official_subtotal += sign * (row.score.official_points or ZERO)
+            code = parent.criterion.parent_code
+    return rows
+
+
+def sheet_with_totals(cluster_year: ClusterYear, unit: Unit) -> Sheet | None:
+    return (
+        annotate_totals(Sheet.objects.filter(cluster_year=cluster_year, unit=unit))
+        .select_related("criteria_set", "approved_by")
+        .first()
+    )
+
+
+def review_list(cluster_year: ClusterYear) -> list[dict]:
+    """
+    Every member of the cluster year with its sheet (or none yet), status,
+    totals, and the three criteria where official and self points differ most.
+    """
+    members = list(members_ordered().filter(cluster_year=cluster_year))
+    sheets = {
+        s.unit_id: s
+        for s in annotate_totals(Sheet.objects.filter(cluster_year=cluster_year)).select_related("criteria_set")
+    }
+    differing = (
+        Score.objects.filter(sheet__cluster_year=cluster_year, official_points__isnull=False)
+        .annotate(gap=_as_points(F("official_points") - Coalesce(F("self_points"), Value(0))))
+        .exclude(gap=0)
+        .select_related("criterion", "sheet")
+        .order_by("sheet_id", "criterion__sort_key")
+    )
+    gaps: dict[int, list[Score]] = {}
+    for score in differing:
+        gaps.setdefault(score.sheet.unit_id, []).append(score)
+    return [
+        {
+            "membership": m,
+            "sheet": sheets.get(m.unit_id),
+            "gaps": sorted(gaps.get(m.unit_id, []), key=lambda s: -abs(s.gap))[:3],
+        }
+        for m in members
+    ]

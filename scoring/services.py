@@ -1,0 +1,457 @@
+"""
+Writes for criteria and score sheets.
+
+Criteria
+- A set's tree comes from the codes: "2.3" sits under "2"; a group has no
+  maximum, every other criterion has one above 0. The standard maxima should
+  add up to the set's declared scale (the admin warns when they do not).
+- A set used by a cluster year that has left planning is locked: no path
+  changes it (``CriteriaSet.save`` / ``Criterion.save`` refuse too).
+- Next year's set is a clone of this year's; opening next year's cluster year
+  attaches the clone (made on the spot if the administrator has not yet).
+
+Sheets (one per unit per cluster year)
+- The unit edits while the year is in scoring and before the self-assessment
+  deadline (or until the date an officer reopened it to), and whenever the
+  cluster returned the sheet; never once submitted or approved.
+- Points: at most 2 places, 0..max (for a deduction, 0..max deducted). Blank
+  standard criteria block submission; blank bonus and deduction items count 0.
+  Criteria marked "evidence required" need a file once they carry points.
+- Review: the reviewer accepts the unit's points or sets official points; a
+  reason is mandatory when they differ from the unit's. Return sends comments
+  to the unit, which answers and resubmits. Approval needs official points on
+  every criterion and makes them final for the ranking.
+- Conflict rule: nobody reviews their own unit (``permissions.can_review``).
+- Every change writes a ``ScoreEvent`` (who, when, old → new, why). Every save
+  states the sheet version it was prepared on; an older one is refused with
+  ``SheetConflict`` and nothing is written.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+
+from clusters import services as cluster_services
+from clusters.models import ClusterYear, Unit, User
+
+from .models import ClusterYearSet, CriteriaSet, Criterion, Evidence, Score, ScoreEvent, Sheet
+from .validators import format_points, validate_evidence_file, validate_points
+
+NO_CRITERIA_SET = _("No criteria set has been given to this cluster year yet.")
+NOT_A_MEMBER = _("This unit is not a member of the cluster in that year.")
+SHEET_CLOSED = _("The sheet cannot be changed now (it is submitted, approved, or past the deadline).")
+SHEET_CHANGED = _("The sheet was changed meanwhile by %(user)s; your changes were not saved. Compare and save again.")
+MISSING_POINTS = _("Enter the points of this criterion before submitting.")
+MISSING_EVIDENCE = _("This criterion needs an evidence file.")
+REASON_REQUIRED = _("Give the reason why the official points differ from the unit's.")
+NOT_UNDER_REVIEW = _("Only a submitted sheet can be reviewed.")
+OFFICIAL_MISSING = _("Set the official points of every criterion before approving (missing: %(codes)s).")
+NOT_REOPENABLE = _("Only a draft or submitted sheet of an open year can be reopened.")
+SET_IN_USE = _("This cluster year has started scoring; its criteria set can no longer be changed.")
+SET_OTHER_SUPERIOR = _("The criteria set belongs to another superior.")
+CLONE_EXISTS = _("A criteria set named %(name)s already exists for %(year)s.")
+RETURN_NEEDS_COMMENT = _("Write a comment on at least one criterion, or a message, to return the sheet.")
+ANOTHER_USER = _("another user")
+EDITABLE_PHASES = (ClusterYear.Phase.SCORING, ClusterYear.Phase.REVIEW)
+
+
+class SheetConflict(ValidationError):
+    """The sheet moved on since the user loaded it; carries the sheet as saved now."""
+
+    def __init__(self, sheet: Sheet, by_name: str):
+        super().__init__(SHEET_CHANGED % {"user": by_name}, code="conflict")
+        self.sheet = sheet
+
+
+@dataclass
+class Entry:
+    """What the unit typed for one criterion."""
+
+    points: object = None  # raw: str, Decimal or None
+    note: str = ""
+    answer: str | None = None  # only read when the sheet was returned
+    files: list = field(default_factory=list)
+
+
+# --- criteria ---------------------------------------------------------------------------------
+
+
+def tree_errors(rows: list[tuple[str, str, Decimal | None]]) -> dict[str, str]:
+    """
+    Check a set's rows (code, kind, max) as a whole: every dotted code has its
+    parent, parents are groups, groups have children. Returns {code: message}.
+    """
+    kinds = {code: kind for code, kind, _ in rows}
+    parents = {code.rsplit(".", 1)[0] for code, _, _ in rows if "." in code}
+    errors = {}
+    for code, kind, _max in rows:
+        parent = code.rsplit(".", 1)[0] if "." in code else None
+        if parent is not None and parent not in kinds:
+            errors[code] = _("%(code)s has no parent %(parent)s in this set.") % {"code": code, "parent": parent}
+        elif parent is not None and kinds[parent] != Criterion.Kind.GROUP:
+            errors[code] = _("%(parent)s holds criteria, so it must be a group.") % {"parent": parent}
+        elif kind == Criterion.Kind.GROUP and code not in parents:
+            errors[code] = _("The group %(code)s has no criteria.") % {"code": code}
+    return errors
+
+
+def rebuild_tree(criteria_set: CriteriaSet) -> None:
+    """Link each criterion to its parent and top-level group, from the codes."""
+    criteria = {c.code: c for c in criteria_set.criteria.all()}
+    errors = tree_errors([(c.code, c.kind, c.max_points) for c in criteria.values()])
+    if errors:
+        raise ValidationError(list(errors.values()))
+    for criterion in criteria.values():
+        parent = criteria.get(criterion.parent_code) if criterion.parent_code else None
+        top = criteria[criterion.code.split(".", 1)[0]]
+        if (criterion.parent_id, criterion.top_id) != (getattr(parent, "pk", None), top.pk):
+            Criterion.objects.filter(pk=criterion.pk).update(parent=parent, top=top)
+
+
+def standard_total(criteria_set: CriteriaSet) -> Decimal:
+    total = criteria_set.criteria.filter(kind=Criterion.Kind.STANDARD).aggregate(total=Sum("max_points"))["total"]
+    return total or Decimal("0.00")
+
+
+@transaction.atomic
+def clone_criteria_set(*, source: CriteriaSet, year: int, name: str | None = None) -> CriteriaSet:
+    """Copy a set, its caps and its whole tree to ``year`` (normally next year)."""
+    name = name or source.name
+    if CriteriaSet.objects.filter(superior=source.superior, year=year, name=name).exists():
+        raise ValidationError(CLONE_EXISTS % {"name": name, "year": year})
+    clone = CriteriaSet.objects.create(
+        superior=source.superior,
+        year=year,
+        name=name,
+        scale=source.scale,
+        bonus_cap=source.bonus_cap,
+        deduction_cap=source.deduction_cap,
+        cloned_from=source,
+    )
+    Criterion.objects.bulk_create(
+        [
+            Criterion(
+                criteria_set=clone,
+                code=c.code,
+                title=c.title,
+                guidance=c.guidance,
+                kind=c.kind,
+                max_points=c.max_points,
+                evidence_required=c.evidence_required,
+                sort_key=Criterion.sort_key_for(c.code),
+                depth=c.code.count("."),
+            )
+            for c in source.criteria.all()
+        ]
+    )
+    rebuild_tree(clone)
+    return clone
+
+
+@transaction.atomic
+def attach_criteria_set(*, cluster_year: ClusterYear, criteria_set: CriteriaSet) -> ClusterYearSet:
+    cluster_year = ClusterYear.objects.select_for_update().select_related("cluster").get(pk=cluster_year.pk)
+    if cluster_year.phase != ClusterYear.Phase.PLANNING:
+        raise ValidationError(SET_IN_USE)
+    if criteria_set.superior_id != cluster_year.cluster.superior_id:
+        raise ValidationError(SET_OTHER_SUPERIOR)
+    link, _created = ClusterYearSet.objects.update_or_create(
+        cluster_year=cluster_year, defaults={"criteria_set": criteria_set}
+    )
+    return link
+
+
+@transaction.atomic
+def open_next_year(*, cluster_year: ClusterYear, chair: Unit, by: User | None, **chair_fields) -> ClusterYear:
+    """
+    Open ``year + 1`` (members copied by ``clusters.services.open_next_year``) and
+    give it next year's version of this year's criteria set, cloning it if the
+    administrator has not yet.
+    """
+    created = cluster_services.open_next_year(cluster_year=cluster_year, chair=chair, by=by, **chair_fields)
+    link = ClusterYearSet.objects.filter(cluster_year=cluster_year).select_related("criteria_set").first()
+    if link is not None:
+        current = link.criteria_set
+        following = (
+            CriteriaSet.objects.filter(cloned_from=current, year=created.year).first()
+            or CriteriaSet.objects.filter(superior=current.superior, year=created.year, name=current.name).first()
+            or clone_criteria_set(source=current, year=created.year)
+        )
+        attach_criteria_set(cluster_year=created, criteria_set=following)
+    return created
+
+
+# --- sheets: the unit ---------------------------------------------------------------------------
+
+
+def is_open_for_unit(cluster_year: ClusterYear, sheet: Sheet | None, today: datetime.date) -> bool:
+    """Whether the unit may change its sheet now (see the module docstring)."""
+    if cluster_year.phase not in EDITABLE_PHASES:
+        return False
+    status = sheet.status if sheet is not None else Sheet.Status.DRAFT
+    if status == Sheet.Status.RETURNED:
+        return True
+    if status != Sheet.Status.DRAFT:
+        return False
+    reopened = sheet.reopened_until if sheet is not None else None
+    if reopened is not None and today <= reopened:
+        return True
+    due = cluster_year.self_assessment_due
+    return cluster_year.phase == ClusterYear.Phase.SCORING and (due is None or today <= due)
+
+
+def _event(sheet, kind, by, now, *, criterion=None, old="", new="", reason="") -> ScoreEvent:
+    return ScoreEvent(
+        sheet=sheet, criterion=criterion, kind=kind, old_value=old, new_value=new, reason=reason, by=by, at=now
+    )
+
+
+def _lock_sheet(cluster_year: ClusterYear, unit: Unit) -> Sheet:
+    """
+    The unit's sheet under a row lock, created with a blank score per leaf
+    criterion if missing. The cluster year's row is locked first, so a save and
+    a change of the year's phase (closing the scoring) never interleave; the
+    members of one cluster queue behind each other, which is a handful of units.
+    """
+    cluster_year = ClusterYear.objects.select_for_update().get(pk=cluster_year.pk)
+    sheet = Sheet.objects.select_for_update().filter(cluster_year=cluster_year, unit=unit).first()
+    if sheet is not None:
+        return sheet
+    if not cluster_year.memberships.filter(unit=unit).exists():
+        raise ValidationError(NOT_A_MEMBER)
+    link = ClusterYearSet.objects.filter(cluster_year=cluster_year).first()
+    if link is None:
+        raise ValidationError(NO_CRITERIA_SET)
+    sheet = Sheet.objects.create(cluster_year=cluster_year, unit=unit, criteria_set_id=link.criteria_set_id, version=0)
+    leaves = link.criteria_set.criteria.exclude(kind=Criterion.Kind.GROUP)
+    Score.objects.bulk_create([Score(sheet=sheet, criterion=c) for c in leaves])
+    return sheet
+
+
+def _check_version(sheet: Sheet, version: int) -> None:
+    if sheet.version != version:
+        last = sheet.events.select_related("by").order_by("-at", "-pk").first()
+        raise SheetConflict(sheet, (last.by.get_full_name() or last.by.username) if last else str(ANOTHER_USER))
+
+
+def _bump(sheet: Sheet, **fields) -> Sheet:
+    for name, value in fields.items():
+        setattr(sheet, name, value)
+    sheet.version += 1
+    sheet.save(update_fields=["version", *fields])
+    return sheet
+
+
+@transaction.atomic
+def save_self_assessment(
+    *,
+    cluster_year: ClusterYear,
+    unit: Unit,
+    entries: dict[int, Entry],
+    version: int,
+    by: User,
+    now: datetime.datetime,
+    today: datetime.date,
+    remove_evidence: set[int] = frozenset(),
+    reason: str = "",
+) -> Sheet:
+    """
+    Save the unit's points, notes, answers and files, all or nothing. ``entries``
+    is keyed by criterion id; criteria left out keep their values. Errors come
+    back as one ValidationError keyed ``points_<id>``, ``files_<id>`` …, matching
+    the form's fields.
+    """
+    sheet = _lock_sheet(cluster_year, unit)
+    _check_version(sheet, version)
+    if not is_open_for_unit(sheet.cluster_year, sheet, today):
+        raise ValidationError(SHEET_CLOSED)
+    scores = {s.criterion_id: s for s in sheet.scores.select_related("criterion")}
+    errors: dict[str, list] = {}
+    parsed: dict[int, Decimal | None] = {}
+    for criterion_id, entry in entries.items():
+        score = scores.get(criterion_id)
+        if score is None:
+            continue
+        try:
+            parsed[criterion_id] = validate_points(score.criterion, entry.points)
+        except ValidationError as error:
+            errors[f"points_{criterion_id}"] = error.messages
+        for upload in entry.files:
+            try:
+                validate_evidence_file(upload)
+            except ValidationError as error:
+                errors.setdefault(f"files_{criterion_id}", []).extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+
+    events = []
+    for criterion_id, entry in entries.items():
+        score = scores.get(criterion_id)
+        if score is None:
+            continue
+        criterion = score.criterion
+        changed = []
+        if parsed[criterion_id] != score.self_points:
+            events.append(_event(sheet, ScoreEvent.Kind.SELF_POINTS, by, now, criterion=criterion, reason=reason,
+                                 old=format_points(score.self_points), new=format_points(parsed[criterion_id])))
+            score.self_points = parsed[criterion_id]
+            changed.append("self_points")
+        if entry.note != score.note:
+            events.append(_event(sheet, ScoreEvent.Kind.NOTE, by, now, criterion=criterion, old=score.note,
+                                 new=entry.note, reason=reason))
+            score.note = entry.note
+            changed.append("note")
+        if entry.answer is not None and sheet.status == Sheet.Status.RETURNED and entry.answer != score.answer:
+            events.append(_event(sheet, ScoreEvent.Kind.ANSWER, by, now, criterion=criterion, old=score.answer,
+                                 new=entry.answer))
+            score.answer = entry.answer
+            changed.append("answer")
+        if changed:
+            score.save(update_fields=changed)
+        for upload in entry.files:
+            evidence = Evidence(score=score, original_name=upload.name[:255], size=upload.size, uploaded_by=by,
+                                uploaded_at=now)
+            evidence.file.save(upload.name, upload, save=False)
+            evidence.save()
+            events.append(_event(sheet, ScoreEvent.Kind.EVIDENCE_ADDED, by, now, criterion=criterion,
+                                 new=evidence.original_name))
+    if remove_evidence:
+        for evidence in Evidence.objects.filter(
+            pk__in=remove_evidence, score__sheet=sheet, removed_at__isnull=True
+        ).select_related("score__criterion"):
+            evidence.removed_at = now
+            evidence.save(update_fields=["removed_at"])
+            events.append(_event(sheet, ScoreEvent.Kind.EVIDENCE_REMOVED, by, now,
+                                 criterion=evidence.score.criterion, old=evidence.original_name))
+    ScoreEvent.objects.bulk_create(events)
+    return _bump(sheet)
+
+
+def completeness_errors(sheet: Sheet) -> dict[str, list]:
+    """What stops a submission: blank standard points, missing required evidence."""
+    errors = {}
+    scores = sheet.scores.select_related("criterion").prefetch_related("evidence")
+    for score in scores:
+        criterion = score.criterion
+        if score.self_points is None and criterion.kind == Criterion.Kind.STANDARD:
+            errors[f"points_{criterion.pk}"] = [str(MISSING_POINTS)]
+        live_files = [e for e in score.evidence.all() if e.removed_at is None]
+        if criterion.evidence_required and (score.self_points or 0) > 0 and not live_files:
+            errors[f"files_{criterion.pk}"] = [str(MISSING_EVIDENCE)]
+    return errors
+
+
+@transaction.atomic
+def submit_sheet(*, cluster_year: ClusterYear, unit: Unit, version: int, by: User, now, today) -> Sheet:
+    sheet = _lock_sheet(cluster_year, unit)
+    _check_version(sheet, version)
+    if not is_open_for_unit(sheet.cluster_year, sheet, today):
+        raise ValidationError(SHEET_CLOSED)
+    errors = completeness_errors(sheet)
+    if errors:
+        raise ValidationError(errors)
+    old = sheet.status
+    ScoreEvent.objects.create(sheet=sheet, kind=ScoreEvent.Kind.STATUS, old_value=old,
+                              new_value=Sheet.Status.SUBMITTED, by=by, at=now)
+    return _bump(sheet, status=Sheet.Status.SUBMITTED, submitted_at=now, reopened_until=None)
+
+
+# --- sheets: the review -------------------------------------------------------------------------
+
+
+def _lock_for_review(sheet: Sheet) -> Sheet:
+    sheet = Sheet.objects.select_for_update().select_related("cluster_year").get(pk=sheet.pk)
+    if sheet.status != Sheet.Status.SUBMITTED or sheet.cluster_year.phase not in EDITABLE_PHASES:
+        raise ValidationError(NOT_UNDER_REVIEW)
+    return sheet
+
+
+def _set_official(sheet, score, points, reason, by, now) -> ScoreEvent | None:
+    if points == score.official_points and reason == score.official_reason:
+        return None
+    event = _event(sheet, ScoreEvent.Kind.OFFICIAL_POINTS, by, now, criterion=score.criterion,
+                   old=format_points(score.official_points), new=format_points(points), reason=reason)
+    score.official_points = points
+    score.official_reason = reason
+    score.save(update_fields=["official_points", "official_reason"])
+    return event
+
+
+@transaction.atomic
+def set_official_points(*, sheet: Sheet, criterion: Criterion, points, reason: str, by: User, now) -> Sheet:
+    sheet = _lock_for_review(sheet)
+    score = sheet.scores.select_related("criterion").get(criterion=criterion)
+    try:
+        official = validate_points(score.criterion, points)
+    except ValidationError as error:
+        raise ValidationError({"points": error.messages}) from None
+    if official is None:
+        raise ValidationError({"points": [str(MISSING_POINTS)]})
+    reason = reason.strip()
+    if official != (score.self_points or Decimal("0.00")) and not reason:
+        raise ValidationError({"reason": [str(REASON_REQUIRED)]})
+    event = _set_official(sheet, score, official, reason, by, now)
+    if event:
+        event.save()
+    return _bump(sheet)
+
+
+@transaction.atomic
+def accept_self_points(*, sheet: Sheet, by: User, now, criterion: Criterion | None = None) -> Sheet:
+    """Take the unit's points as official: for one criterion, or for every criterion not yet set."""
+    sheet = _lock_for_review(sheet)
+    scores = sheet.scores.select_related("criterion")
+    scores = scores.filter(criterion=criterion) if criterion is not None else scores.filter(official_points__isnull=True)
+    events = [
+        _set_official(sheet, score, score.self_points or Decimal("0.00"), "", by, now) for score in scores
+    ]
+    ScoreEvent.objects.bulk_create([e for e in events if e is not None])
+    return _bump(sheet)
+
+
+@transaction.atomic
+def return_sheet(*, sheet: Sheet, comments: dict[int, str], message: str, by: User, now) -> Sheet:
+    """Send the sheet back to the unit with comments on chosen criteria."""
+    sheet = _lock_for_review(sheet)
+    comments = {cid: text.strip() for cid, text in comments.items() if text.strip()}
+    if not comments and not message.strip():
+        raise ValidationError(RETURN_NEEDS_COMMENT)
+    events = [_event(sheet, ScoreEvent.Kind.STATUS, by, now, old=sheet.status, new=Sheet.Status.RETURNED,
+                     reason=message.strip())]
+    for score in sheet.scores.select_related("criterion").filter(criterion_id__in=comments):
+        events.append(_event(sheet, ScoreEvent.Kind.COMMENT, by, now, criterion=score.criterion, old=score.comment,
+                             new=comments[score.criterion_id]))
+        score.comment = comments[score.criterion_id]
+        score.save(update_fields=["comment"])
+    ScoreEvent.objects.bulk_create(events)
+    return _bump(sheet, status=Sheet.Status.RETURNED, return_message=message.strip())
+
+
+@transaction.atomic
+def approve_sheet(*, sheet: Sheet, by: User, now) -> Sheet:
+    sheet = _lock_for_review(sheet)
+    missing = list(
+        sheet.scores.filter(official_points__isnull=True).order_by("criterion__sort_key")
+        .values_list("criterion__code", flat=True)
+    )
+    if missing:
+        raise ValidationError(OFFICIAL_MISSING % {"codes": ", ".join(missing)})
+    ScoreEvent.objects.create(sheet=sheet, kind=ScoreEvent.Kind.STATUS, old_value=sheet.status,
+                              new_value=Sheet.Status.APPROVED, by=by, at=now)
+    return _bump(sheet, status=Sheet.Status.APPROVED, approved_at=now, approved_by=by)
+
+
+@transaction.atomic
+def reopen_sheet(*, sheet: Sheet, until: datetime.date, reason: str, by: User, now) -> Sheet:
+    """Let the unit edit again until ``until`` (past the deadline, or after submitting)."""
+    sheet = Sheet.objects.select_for_update().select_related("cluster_year").get(pk=sheet.pk)
+    if sheet.status not in (Sheet.Status.DRAFT, Sheet.Status.SUBMITTED) or sheet.cluster_year.phase not in EDITABLE_PHASES:
+        raise ValidationError(NOT_REOPENABLE)
+    ScoreEvent.objects.create(sheet=sheet, kind=ScoreEvent.Kind.REOPENED, old_value=sheet.status,
+                              new_value=until.isoformat(), reason=reason, by=by, at=now)
+    return _bump(sheet, status=Sheet.Status.DRAFT, reopened_until=until)
