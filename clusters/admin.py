@@ -100,6 +100,7 @@ def advance_phase(modeladmin, request, queryset):
             modeladmin.message_user(request, f"{cluster_year}: {cluster_year.get_phase_display()}", messages.SUCCESS)
 
 
+# Without criteria: scoring/admin.py replaces this action with one that carries the criteria set over.
 @admin.action(description=_("Open the next year with the same members and chair"))
 def open_next_year(modeladmin, request, queryset):
     for cluster_year in queryset.select_related("cluster"):

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+ROLE_TARGET = _("Unit staff and cluster officers belong to a unit; command officers to a superior.")
 MIN_YEAR = 2000
 MAX_YEAR = 2100
 
@@ -343,9 +344,7 @@ class RoleAssignment(models.Model):
                     | Q(role="command_officer", unit__isnull=True, superior__isnull=False)
                 ),
                 name="clusters_roleassignment_target_matches_role",
-                violation_error_message=_(
-                    "Unit staff and cluster officers belong to a unit; command officers to a superior."
-                ),
+                violation_error_message=ROLE_TARGET,
             ),
             models.UniqueConstraint(
                 fields=["user", "role", "unit"],
@@ -363,6 +362,12 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_role_display()} – {self.unit or self.superior}"
+
+    def clean(self) -> None:
+        # Inline formsets (the user's roles in the admin) skip check constraints: repeat the rule here.
+        on_unit = self.role in (self.Role.UNIT_STAFF, self.Role.CLUSTER_OFFICER)
+        if self.role and (on_unit != bool(self.unit_id) or on_unit == bool(self.superior_id)):
+            raise ValidationError(ROLE_TARGET)
 
 
 class PhaseChange(models.Model):

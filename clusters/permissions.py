@@ -98,12 +98,17 @@ def is_cluster_officer_of(user: User, cluster_year: ClusterYear) -> bool:
     ).exists()
 
 
-def can_advance_phase(user: User, cluster_year: ClusterYear) -> bool:
-    if cluster_year.is_closed:
-        return False
+def manages_cluster_year(user: User, cluster_year: ClusterYear) -> bool:
+    """The command officers of the superior and the officers of the year's chair."""
     return is_command_officer_for(user, cluster_year.cluster.superior_id) or is_cluster_officer_of(
         user, cluster_year
     )
+
+
+def can_advance_phase(user: User, cluster_year: ClusterYear, *, manages: bool | None = None) -> bool:
+    if cluster_year.is_closed:
+        return False
+    return manages if manages is not None else manages_cluster_year(user, cluster_year)
 
 
 def can_see_overview(user: User) -> bool:

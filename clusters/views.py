@@ -52,7 +52,8 @@ def clusteryear_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cluster_year = get_object_or_404(
         permissions.cluster_years_visible_to(request.user).select_related("cluster__superior"), pk=pk
     )
-    can_advance = permissions.can_advance_phase(request.user, cluster_year)
+    manages = permissions.manages_cluster_year(request.user, cluster_year)
+    can_advance = permissions.can_advance_phase(request.user, cluster_year, manages=manages)
     form = AdvancePhaseForm(initial={"expected_phase": cluster_year.phase}) if can_advance else None
     return render(
         request,
@@ -62,6 +63,7 @@ def clusteryear_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": selectors.cluster_year_members(cluster_year),
             "phase_changes": cluster_year.phase_changes.select_related("changed_by"),
             "form": form,
+            "is_reviewer": manages,
         },
     )
 

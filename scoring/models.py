@@ -27,6 +27,7 @@ from clusters.models import ClusterYear, Superior, Unit
 
 from .fields import PointsField
 
+GROUP_MAX = _("A group has no maximum; every other criterion has a maximum above 0.")
 SET_LOCKED = _("This criteria set is used by a cluster year that has started scoring; it can no longer be changed.")
 
 
@@ -117,7 +118,7 @@ class Criterion(models.Model):
             models.CheckConstraint(
                 condition=(Q(kind="group", max_points__isnull=True) | (~Q(kind="group") & Q(max_points__gt=0))),
                 name="scoring_criterion_group_has_no_max_leaf_has_positive_max",
-                violation_error_message=_("A group has no maximum; every other criterion has a maximum above 0."),
+                violation_error_message=GROUP_MAX,
             ),
         ]
 
@@ -127,6 +128,11 @@ class Criterion(models.Model):
     @property
     def is_group(self) -> bool:
         return self.kind == self.Kind.GROUP
+
+    def clean(self) -> None:
+        # Inline formsets skip check constraints; the rule is repeated here so the admin shows it.
+        if self.is_group != (self.max_points is None) or (self.max_points is not None and self.max_points <= 0):
+            raise ValidationError({"max_points": GROUP_MAX})
 
     @property
     def parent_code(self) -> str | None:

@@ -57,6 +57,7 @@ SET_OTHER_SUPERIOR = _("The criteria set belongs to another superior.")
 CLONE_EXISTS = _("A criteria set named %(name)s already exists for %(year)s.")
 RETURN_NEEDS_COMMENT = _("Write a comment on at least one criterion, or a message, to return the sheet.")
 ANOTHER_USER = _("another user")
+ZERO = Decimal("0.00")
 EDITABLE_PHASES = (ClusterYear.Phase.SCORING, ClusterYear.Phase.REVIEW)
 
 
@@ -153,13 +154,18 @@ def clone_criteria_set(*, source: CriteriaSet, year: int, name: str | None = Non
     return clone
 
 
-@transaction.atomic
-def attach_criteria_set(*, cluster_year: ClusterYear, criteria_set: CriteriaSet) -> ClusterYearSet:
-    cluster_year = ClusterYear.objects.select_for_update().select_related("cluster").get(pk=cluster_year.pk)
+def check_attachable(cluster_year: ClusterYear, criteria_set: CriteriaSet) -> None:
+    """A set can be given to a cluster year of its superior that is still being planned."""
     if cluster_year.phase != ClusterYear.Phase.PLANNING:
         raise ValidationError(SET_IN_USE)
     if criteria_set.superior_id != cluster_year.cluster.superior_id:
         raise ValidationError(SET_OTHER_SUPERIOR)
+
+
+@transaction.atomic
+def attach_criteria_set(*, cluster_year: ClusterYear, criteria_set: CriteriaSet) -> ClusterYearSet:
+    cluster_year = ClusterYear.objects.select_for_update().select_related("cluster").get(pk=cluster_year.pk)
+    check_attachable(cluster_year, criteria_set)
     link, _created = ClusterYearSet.objects.update_or_create(
         cluster_year=cluster_year, defaults={"criteria_set": criteria_set}
     )
@@ -364,8 +370,18 @@ def submit_sheet(*, cluster_year: ClusterYear, unit: Unit, version: int, by: Use
 # --- sheets: the review -------------------------------------------------------------------------
 
 
-def _lock_for_review(sheet: Sheet) -> Sheet:
+@dataclass
+class Decision:
+    """What the reviewer typed for one criterion: official points (raw) and the reason."""
+
+    points: object = None
+    reason: str = ""
+
+
+def _lock_for_review(sheet: Sheet, version: int | None) -> Sheet:
     sheet = Sheet.objects.select_for_update().select_related("cluster_year").get(pk=sheet.pk)
+    if version is not None:
+        _check_version(sheet, version)
     if sheet.status != Sheet.Status.SUBMITTED or sheet.cluster_year.phase not in EDITABLE_PHASES:
         raise ValidationError(NOT_UNDER_REVIEW)
     return sheet
@@ -382,68 +398,104 @@ def _set_official(sheet, score, points, reason, by, now) -> ScoreEvent | None:
     return event
 
 
+def _parse_decisions(scores: dict[int, Score], decisions: dict[int, Decision]) -> dict[int, tuple]:
+    """Validate every typed official score at once; errors keyed ``official_<id>`` / ``reason_<id>``."""
+    parsed, errors = {}, {}
+    for criterion_id, decision in decisions.items():
+        score = scores.get(criterion_id)
+        if score is None:
+            continue
+        try:
+            points = validate_points(score.criterion, decision.points)
+        except ValidationError as error:
+            errors[f"official_{criterion_id}"] = error.messages
+            continue
+        if points is None:
+            continue  # left blank: nothing decided yet
+        reason = (decision.reason or "").strip()
+        if points != (score.self_points or ZERO) and not reason:
+            errors[f"reason_{criterion_id}"] = [str(REASON_REQUIRED)]
+            continue
+        parsed[criterion_id] = (points, reason)
+    if errors:
+        raise ValidationError(errors)
+    return parsed
+
+
 @transaction.atomic
+def review_sheet(
+    *,
+    sheet: Sheet,
+    by: User,
+    now: datetime.datetime,
+    version: int | None = None,
+    decisions: dict[int, Decision] | None = None,
+    accept: Criterion | None = None,
+    accept_rest: bool = False,
+    comments: dict[int, str] | None = None,
+    message: str = "",
+    outcome: str | None = None,
+) -> Sheet:
+    """
+    One review step, all or nothing: record the typed official points (a reason
+    where they differ from the unit's), accept the unit's points for one
+    criterion or for every criterion still open, then optionally end with
+    ``outcome`` "returned" (comments to the unit) or "approved" (every
+    criterion must have official points).
+    """
+    sheet = _lock_for_review(sheet, version)
+    scores = {s.criterion_id: s for s in sheet.scores.select_related("criterion")}
+    decisions = {cid: d for cid, d in (decisions or {}).items() if accept is None or cid != accept.pk}
+    parsed = _parse_decisions(scores, decisions)
+    events = [_set_official(sheet, scores[cid], points, reason, by, now) for cid, (points, reason) in parsed.items()]
+    for score in scores.values():
+        take = (accept is not None and score.criterion_id == accept.pk) or (
+            accept_rest and score.official_points is None
+        )
+        if take:
+            events.append(_set_official(sheet, score, score.self_points or ZERO, "", by, now))
+    changes = {}
+    if outcome == Sheet.Status.RETURNED:
+        comments = {cid: text.strip() for cid, text in (comments or {}).items() if text.strip() and cid in scores}
+        if not comments and not message.strip():
+            raise ValidationError(RETURN_NEEDS_COMMENT)
+        for cid, text in comments.items():
+            score = scores[cid]
+            if text != score.comment:
+                events.append(_event(sheet, ScoreEvent.Kind.COMMENT, by, now, criterion=score.criterion,
+                                     old=score.comment, new=text))
+                score.comment = text
+                score.save(update_fields=["comment"])
+        changes = {"status": Sheet.Status.RETURNED, "return_message": message.strip()}
+    elif outcome == Sheet.Status.APPROVED:
+        missing = sorted(
+            (s.criterion.sort_key, s.criterion.code) for s in scores.values() if s.official_points is None
+        )
+        if missing:
+            raise ValidationError(OFFICIAL_MISSING % {"codes": ", ".join(code for _, code in missing)})
+        changes = {"status": Sheet.Status.APPROVED, "approved_at": now, "approved_by": by}
+    if changes:
+        events.append(_event(sheet, ScoreEvent.Kind.STATUS, by, now, old=sheet.status, new=changes["status"],
+                             reason=message.strip()))
+    ScoreEvent.objects.bulk_create([e for e in events if e is not None])
+    return _bump(sheet, **changes)
+
+
 def set_official_points(*, sheet: Sheet, criterion: Criterion, points, reason: str, by: User, now) -> Sheet:
-    sheet = _lock_for_review(sheet)
-    score = sheet.scores.select_related("criterion").get(criterion=criterion)
-    try:
-        official = validate_points(score.criterion, points)
-    except ValidationError as error:
-        raise ValidationError({"points": error.messages}) from None
-    if official is None:
-        raise ValidationError({"points": [str(MISSING_POINTS)]})
-    reason = reason.strip()
-    if official != (score.self_points or Decimal("0.00")) and not reason:
-        raise ValidationError({"reason": [str(REASON_REQUIRED)]})
-    event = _set_official(sheet, score, official, reason, by, now)
-    if event:
-        event.save()
-    return _bump(sheet)
+    return review_sheet(sheet=sheet, by=by, now=now, decisions={criterion.pk: Decision(points, reason)})
 
 
-@transaction.atomic
 def accept_self_points(*, sheet: Sheet, by: User, now, criterion: Criterion | None = None) -> Sheet:
     """Take the unit's points as official: for one criterion, or for every criterion not yet set."""
-    sheet = _lock_for_review(sheet)
-    scores = sheet.scores.select_related("criterion")
-    scores = scores.filter(criterion=criterion) if criterion is not None else scores.filter(official_points__isnull=True)
-    events = [
-        _set_official(sheet, score, score.self_points or Decimal("0.00"), "", by, now) for score in scores
-    ]
-    ScoreEvent.objects.bulk_create([e for e in events if e is not None])
-    return _bump(sheet)
+    return review_sheet(sheet=sheet, by=by, now=now, accept=criterion, accept_rest=criterion is None)
 
 
-@transaction.atomic
 def return_sheet(*, sheet: Sheet, comments: dict[int, str], message: str, by: User, now) -> Sheet:
-    """Send the sheet back to the unit with comments on chosen criteria."""
-    sheet = _lock_for_review(sheet)
-    comments = {cid: text.strip() for cid, text in comments.items() if text.strip()}
-    if not comments and not message.strip():
-        raise ValidationError(RETURN_NEEDS_COMMENT)
-    events = [_event(sheet, ScoreEvent.Kind.STATUS, by, now, old=sheet.status, new=Sheet.Status.RETURNED,
-                     reason=message.strip())]
-    for score in sheet.scores.select_related("criterion").filter(criterion_id__in=comments):
-        events.append(_event(sheet, ScoreEvent.Kind.COMMENT, by, now, criterion=score.criterion, old=score.comment,
-                             new=comments[score.criterion_id]))
-        score.comment = comments[score.criterion_id]
-        score.save(update_fields=["comment"])
-    ScoreEvent.objects.bulk_create(events)
-    return _bump(sheet, status=Sheet.Status.RETURNED, return_message=message.strip())
+    return review_sheet(sheet=sheet, by=by, now=now, comments=comments, message=message, outcome=Sheet.Status.RETURNED)
 
 
-@transaction.atomic
 def approve_sheet(*, sheet: Sheet, by: User, now) -> Sheet:
-    sheet = _lock_for_review(sheet)
-    missing = list(
-        sheet.scores.filter(official_points__isnull=True).order_by("criterion__sort_key")
-        .values_list("criterion__code", flat=True)
-    )
-    if missing:
-        raise ValidationError(OFFICIAL_MISSING % {"codes": ", ".join(missing)})
-    ScoreEvent.objects.create(sheet=sheet, kind=ScoreEvent.Kind.STATUS, old_value=sheet.status,
-                              new_value=Sheet.Status.APPROVED, by=by, at=now)
-    return _bump(sheet, status=Sheet.Status.APPROVED, approved_at=now, approved_by=by)
+    return review_sheet(sheet=sheet, by=by, now=now, outcome=Sheet.Status.APPROVED)
 
 
 @transaction.atomic

@@ -38,9 +38,9 @@ def validate_points(criterion: Criterion, value) -> Decimal | None:
 
 def format_points(points: Decimal | None) -> str:
     """Points as Vietnamese write them: 12,5 or 10 (no trailing zeros, comma as decimal mark)."""
-    if points is None:
+    if points is None or points == "":
         return ""
-    text = f"{points.normalize():f}"
+    text = f"{Decimal(points).normalize():f}"
     return text.replace(".", ",")
 
 

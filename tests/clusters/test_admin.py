@@ -22,6 +22,8 @@ def year_form(world, year: int, rows: list[tuple[str, str]], **fields) -> dict:
         "memberships-MAX_NUM_FORMS": 1000,
         "phase_changes-TOTAL_FORMS": 0,
         "phase_changes-INITIAL_FORMS": 0,
+        "criteria_link-TOTAL_FORMS": 0,  # the criteria-set inline added by scoring/admin.py
+        "criteria_link-INITIAL_FORMS": 0,
         **fields,
     }
     for i, (code, role) in enumerate(rows):
@@ -125,3 +127,22 @@ def test_admin_action_opens_next_year_with_members(admin_client_, world):
 def test_admin_lists_search_and_filter(admin_client_, world, name):
     response = admin_client_.get(reverse(f"admin:{name}") + "?q=A")
     assert response.status_code == 200
+
+
+def test_admin_user_role_must_match_its_target(admin_client_, world):
+    user = world.users["staff_b"]
+    url = reverse("admin:clusters_user_change", args=[user.pk])
+    data = {
+        "username": "staff_b", "password": user.password, "is_active": "on", "date_joined_0": "2024-01-01",
+        "date_joined_1": "08:00:00", "roles-TOTAL_FORMS": 2, "roles-INITIAL_FORMS": 1,
+        "roles-0-id": user.roles.get().pk, "roles-0-user": user.pk, "roles-0-role": "unit_staff",
+        "roles-0-unit": world.units["B"].pk,
+        "roles-1-user": user.pk, "roles-1-role": "command_officer", "roles-1-unit": world.units["C"].pk,
+    }
+    response = admin_client_.post(url, data)
+    assert response.status_code == 200
+    assert (
+        "Cán bộ đơn vị và cán bộ Cụm trưởng gắn với một đơn vị; cán bộ cơ quan cấp trên gắn với một cơ quan cấp trên."
+        in response.content.decode()
+    )
+    assert user.roles.count() == 1

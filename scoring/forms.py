@@ -1,0 +1,180 @@
+"""
+The sheet and review forms: one field per criterion, named ``<what>_<criterion id>``
+so that the services' errors (keyed the same way) land next to the right field.
+They validate values; the services decide.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Criterion, Evidence, Sheet
+from .services import Decision, Entry
+from .validators import format_points, validate_evidence_file, validate_points
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented pattern)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+def _points_input() -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=12,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "form-control form-control-sm points"}),
+    )
+
+
+def _text_input(rows: int = 1) -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": rows, "class": "form-control form-control-sm"}),
+    )
+
+
+class SheetForm(forms.Form):
+    """The unit's self-assessment: points, note, files (and answer, once returned) per leaf criterion."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    remove_evidence = forms.MultipleChoiceField(required=False, choices=())
+
+    def __init__(self, *args, criteria: list[Criterion], sheet: Sheet | None, evidence: list[Evidence], **kwargs):
+        self.leaves = [c for c in criteria if not c.is_group]
+        self.returned = sheet is not None and sheet.status == Sheet.Status.RETURNED
+        scores = {s.criterion_id: s for s in sheet.scores.all()} if sheet is not None else {}
+        initial = {"version": sheet.version if sheet is not None else 0}
+        for criterion in self.leaves:
+            score = scores.get(criterion.pk)
+            initial[f"points_{criterion.pk}"] = format_points(score.self_points) if score else ""
+            initial[f"note_{criterion.pk}"] = score.note if score else ""
+            initial[f"answer_{criterion.pk}"] = score.answer if score else ""
+        super().__init__(*args, initial=initial, **kwargs)
+        self.fields["remove_evidence"].choices = [(str(e.pk), e.original_name) for e in evidence]
+        for criterion in self.leaves:
+            self.fields[f"points_{criterion.pk}"] = _points_input()
+            self.fields[f"note_{criterion.pk}"] = _text_input()
+            self.fields[f"files_{criterion.pk}"] = MultipleFileField(required=False)
+            if self.returned:
+                self.fields[f"answer_{criterion.pk}"] = _text_input(2)
+        self.criteria_by_pk = {c.pk: c for c in self.leaves}
+
+    def clean(self):
+        cleaned = super().clean()
+        for criterion in self.leaves:
+            name = f"points_{criterion.pk}"
+            if name in cleaned:
+                try:
+                    validate_points(criterion, cleaned[name])
+                except ValidationError as error:
+                    self.add_error(name, error)
+            for upload in cleaned.get(f"files_{criterion.pk}") or []:
+                try:
+                    validate_evidence_file(upload)
+                except ValidationError as error:
+                    self.add_error(f"files_{criterion.pk}", error)
+        return cleaned
+
+    def entries(self) -> dict[int, Entry]:
+        data = self.cleaned_data
+        return {
+            c.pk: Entry(
+                points=data.get(f"points_{c.pk}", ""),
+                note=data.get(f"note_{c.pk}", "").strip(),
+                answer=data.get(f"answer_{c.pk}", "").strip() if self.returned else None,
+                files=data.get(f"files_{c.pk}") or [],
+            )
+            for c in self.leaves
+        }
+
+    def removed(self) -> set[int]:
+        return {int(pk) for pk in self.cleaned_data.get("remove_evidence", [])}
+
+
+class ReviewForm(forms.Form):
+    """The reviewer's page: official points, reason and comment per criterion, and the message of a return."""
+
+    ACTIONS = {"save", "accept_rest", "return", "approve"}
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    message = forms.CharField(
+        label=_("Message to the unit"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    action = forms.CharField(max_length=30)
+
+    def __init__(self, *args, criteria: list[Criterion], sheet: Sheet, **kwargs):
+        self.leaves = [c for c in criteria if not c.is_group]
+        scores = {s.criterion_id: s for s in sheet.scores.all()}
+        initial = {"version": sheet.version, "message": sheet.return_message}
+        for criterion in self.leaves:
+            score = scores.get(criterion.pk)
+            initial[f"official_{criterion.pk}"] = format_points(score.official_points) if score else ""
+            initial[f"reason_{criterion.pk}"] = score.official_reason if score else ""
+            initial[f"comment_{criterion.pk}"] = score.comment if score else ""
+        super().__init__(*args, initial=initial, **kwargs)
+        for criterion in self.leaves:
+            self.fields[f"official_{criterion.pk}"] = _points_input()
+            self.fields[f"reason_{criterion.pk}"] = _text_input()
+            self.fields[f"comment_{criterion.pk}"] = _text_input()
+        self.by_pk = {c.pk: c for c in self.leaves}
+
+    def clean_action(self) -> str:
+        action = self.cleaned_data["action"]
+        name, _, value = action.partition(":")
+        if action in self.ACTIONS or (name == "accept" and value.isdigit() and int(value) in self.by_pk):
+            return action
+        raise ValidationError(_("Unknown action."))
+
+    def clean(self):
+        cleaned = super().clean()
+        for criterion in self.leaves:
+            name = f"official_{criterion.pk}"
+            if name in cleaned:
+                try:
+                    validate_points(criterion, cleaned[name])
+                except ValidationError as error:
+                    self.add_error(name, error)
+        return cleaned
+
+    def service_kwargs(self) -> dict:
+        """The arguments of ``services.review_sheet`` for what was typed and clicked."""
+        data = self.cleaned_data
+        action = data["action"]
+        name, _, value = action.partition(":")
+        return {
+            "version": data["version"],
+            "decisions": {
+                c.pk: Decision(data[f"official_{c.pk}"], data[f"reason_{c.pk}"])
+                for c in self.leaves
+                if data.get(f"official_{c.pk}", "").strip()
+            },
+            "accept": self.by_pk[int(value)] if name == "accept" else None,
+            "accept_rest": action == "accept_rest",
+            "comments": {c.pk: data[f"comment_{c.pk}"] for c in self.leaves},
+            "message": data["message"],
+            "outcome": {"return": Sheet.Status.RETURNED, "approve": Sheet.Status.APPROVED}.get(action),
+        }
+
+
+class ReopenForm(forms.Form):
+    until = forms.DateField(label=_("Open until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("Excel file (.xlsx)"))
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)

@@ -1,0 +1,54 @@
+"""
+Who may see, fill and review a unit's score sheet.
+
+- see: the unit's own staff, the cluster officers of the year's chair, the
+  command officers of the superior, administrators;
+- fill: the unit's own staff (while the sheet is open, see services);
+- review: the cluster officers of the year's chair and the command officers,
+  except that nobody reviews their own unit, and the chair unit's own sheet is
+  reviewed by a command officer only (conflict rule).
+
+Other units' sheets answer 404, like anything hidden.
+"""
+
+from clusters.models import ClusterYear, Membership, Unit, User
+from clusters.permissions import (
+    is_cluster_officer_of,
+    is_command_officer_for,
+    manages_cluster_year,
+    units_staffed_by,
+)
+
+
+def staffs_unit(user: User, unit: Unit) -> bool:
+    return units_staffed_by(user).filter(pk=unit.pk).exists()
+
+
+def can_view_sheet(user: User, cluster_year: ClusterYear, unit: Unit) -> bool:
+    if not user.is_authenticated:
+        return False
+    return (
+        is_command_officer_for(user, cluster_year.cluster.superior_id)
+        or is_cluster_officer_of(user, cluster_year)
+        or staffs_unit(user, unit)
+    )
+
+
+def can_fill_sheet(user: User, unit: Unit) -> bool:
+    return user.is_authenticated and staffs_unit(user, unit)
+
+
+def can_review(user: User, cluster_year: ClusterYear, unit: Unit) -> bool:
+    if not user.is_authenticated or staffs_unit(user, unit):
+        return False
+    if is_command_officer_for(user, cluster_year.cluster.superior_id):
+        return True
+    is_chair_unit = Membership.objects.filter(
+        cluster_year=cluster_year, unit=unit, role=Membership.Role.CHAIR
+    ).exists()
+    return not is_chair_unit and is_cluster_officer_of(user, cluster_year)
+
+
+def can_list_sheets(user: User, cluster_year: ClusterYear) -> bool:
+    """The review list of a cluster year: its reviewers."""
+    return manages_cluster_year(user, cluster_year)
