@@ -1,16 +1,22 @@
 """
-The demo: Cụm Thi đua số 6 of the Hanoi Capital Command as in the seed article
-(../shared/seed), with its four units, 2024 chaired by Sư đoàn Bộ binh 301;
-plus Cụm Thi đua số 7 so that overviews and permissions have something to
-separate. Chairs and decisions before 2024 and all of cluster 7 are invented
-for the demo. Loading is idempotent: what exists is left as it is.
+The demo, clusters part: Cụm Thi đua số 6 of the Hanoi Capital Command as in
+the seed article (../shared/seed), with its four units and its years 2022–2024
+(2024 chaired by Sư đoàn Bộ binh 301); plus Cụm Thi đua số 7 so that overviews
+and permissions have something to separate. Chairs and decisions before 2024
+and all of cluster 7 are invented for the demo.
+
+This part creates the units, the clusters, the accounts and the cluster years
+in the planning phase. ``scoring.demo`` (the app above) drives those years
+through their phases, fills the sheets and opens 2025; ``manage.py load_demo``
+runs both. Loading is idempotent: a cluster that already has years is left as
+it is, and so is every existing account.
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.utils import timezone
 
 from . import services
 from .models import Cluster, ClusterYear, RoleAssignment, Superior, Unit, User
@@ -26,34 +32,36 @@ BA_DINH = ("Ban Chỉ huy Quân sự quận Ba Đình", "BCHQS Ba Đình", Unit.
 HOAN_KIEM = ("Ban Chỉ huy Quân sự quận Hoàn Kiếm", "BCHQS Hoàn Kiếm", Unit.Kind.MILITARY)
 DONG_DA = ("Ban Chỉ huy Quân sự quận Đống Đa", "BCHQS Đống Đa", Unit.Kind.MILITARY)
 
+CLUSTER_6 = "Cụm Thi đua số 6"
+CLUSTER_7 = "Cụm Thi đua số 7"
+
 
 @dataclass(frozen=True)
 class DemoYear:
     year: int
     chair: tuple
     vice_chair: tuple
-    phase: str
     basis: str = ClusterYear.ChairBasis.ROTATION
     decision: tuple[str, datetime.date] | None = None
     handover: datetime.date | None = None
 
 
 CLUSTERS = {
-    "Cụm Thi đua số 6": (
+    CLUSTER_6: (
         [SD301, TQS, HA_THANH, PB452],
         [
-            DemoYear(2022, PB452, HA_THANH, "closed", ClusterYear.ChairBasis.DECISION,
+            DemoYear(2022, PB452, HA_THANH, ClusterYear.ChairBasis.DECISION,
                      ("1968/QĐ-BTL", datetime.date(2021, 12, 20))),
-            DemoYear(2023, HA_THANH, SD301, "closed", handover=datetime.date(2022, 11, 10)),
-            DemoYear(2024, SD301, TQS, "scoring", handover=datetime.date(2023, 11, 8)),
+            DemoYear(2023, HA_THANH, SD301, handover=datetime.date(2022, 11, 10)),
+            DemoYear(2024, SD301, TQS, handover=datetime.date(2023, 11, 8)),
         ],
     ),
-    "Cụm Thi đua số 7": (
+    CLUSTER_7: (
         [BA_DINH, HOAN_KIEM, DONG_DA],
         [
-            DemoYear(2023, HOAN_KIEM, DONG_DA, "closed", ClusterYear.ChairBasis.DECISION,
+            DemoYear(2023, HOAN_KIEM, DONG_DA, ClusterYear.ChairBasis.DECISION,
                      ("2107/QĐ-BTL", datetime.date(2022, 12, 15))),
-            DemoYear(2024, BA_DINH, HOAN_KIEM, "scoring", handover=datetime.date(2023, 11, 15)),
+            DemoYear(2024, BA_DINH, HOAN_KIEM, handover=datetime.date(2023, 11, 15)),
         ],
     ),
 }
@@ -62,6 +70,11 @@ CLUSTERS = {
 ACCOUNTS = [
     ("btl", RoleAssignment.Role.COMMAND_OFFICER, None, "Cán bộ Ban Thi đua BTL Thủ đô"),
     ("cumtruong6", RoleAssignment.Role.CLUSTER_OFFICER, SD301, "Cán bộ Cụm trưởng Cụm 6 (Sư đoàn 301)"),
+    ("cumtruong6tqs", RoleAssignment.Role.CLUSTER_OFFICER, TQS, "Cán bộ Cụm trưởng Cụm 6 (Trường Quân sự)"),
+    ("cumtruong6pb452", RoleAssignment.Role.CLUSTER_OFFICER, PB452,
+     "Cán bộ Cụm trưởng Cụm 6 (Trung đoàn 452)"),
+    ("cumtruong6hathanh", RoleAssignment.Role.CLUSTER_OFFICER, HA_THANH,
+     "Cán bộ Cụm trưởng Cụm 6 (Công ty Hà Thành)"),
     ("cumtruong7", RoleAssignment.Role.CLUSTER_OFFICER, BA_DINH, "Cán bộ Cụm trưởng Cụm 7 (Ba Đình)"),
     ("sd301", RoleAssignment.Role.UNIT_STAFF, SD301, "Trợ lý thi đua Sư đoàn 301"),
     ("tqs", RoleAssignment.Role.UNIT_STAFF, TQS, "Trợ lý thi đua Trường Quân sự"),
@@ -70,64 +83,76 @@ ACCOUNTS = [
     ("badinh", RoleAssignment.Role.UNIT_STAFF, BA_DINH, "Trợ lý thi đua BCHQS Ba Đình"),
 ]
 
-# The phases a demo year walked through, each with the day it was moved.
-PHASE_DAYS = {"scoring": (1, 15), "review": (10, 16), "conference": (10, 26), "closed": (11, 5)}
+
+@dataclass
+class ClusterDemo:
+    """What the clusters part holds for the parts above: the acting users and the years it just created."""
+
+    admin: User
+    superior: Superior
+    units: dict[tuple, Unit]
+    clusters: dict[str, Cluster]
+    users: dict[str, User]
+    new_years: dict[tuple[str, int], ClusterYear] = field(default_factory=dict)
 
 
-def _user(username: str, *, full_name: str, is_superuser: bool = False) -> User:
-    user, created = User.objects.get_or_create(
-        username=username,
-        defaults={"first_name": full_name, "is_staff": is_superuser, "is_superuser": is_superuser},
-    )
-    if created:
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
-    return user
+class _Users:
+    """Get or create demo users; the password is hashed once per load (hashing is slow on purpose)."""
+
+    def __init__(self) -> None:
+        self._hash = None
+
+    def get(self, username: str, *, full_name: str, is_superuser: bool = False) -> User:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"first_name": full_name, "is_staff": is_superuser, "is_superuser": is_superuser},
+        )
+        if created:
+            self._hash = self._hash or make_password(DEMO_PASSWORD)
+            user.password = self._hash
+            user.save(update_fields=["password"])
+        return user
 
 
 @transaction.atomic
-def load_demo() -> dict[str, int]:
-    """Create what is missing of the demo; return how many objects each kind now has."""
-    admin = _user("admin", full_name="Quản trị viên Ban Thi đua", is_superuser=True)
+def load() -> ClusterDemo:
+    """
+    Create what is missing of the clusters part. A cluster's years are created
+    (in planning) only when the cluster has none yet; they are returned in
+    ``new_years`` for ``scoring.demo`` to walk through the cycle.
+    """
+    users = _Users()
+    admin = users.get("admin", full_name="Quản trị viên Ban Thi đua", is_superuser=True)
     superior, _ = Superior.objects.get_or_create(name=SUPERIOR[0], defaults={"short_name": SUPERIOR[1]})
-    units: dict[tuple, Unit] = {}
+    demo = ClusterDemo(admin=admin, superior=superior, units={}, clusters={}, users={"admin": admin})
     for cluster_name, (members, years) in CLUSTERS.items():
         for spec in members:
-            units[spec], _ = Unit.objects.get_or_create(
+            demo.units[spec], _ = Unit.objects.get_or_create(
                 superior=superior, name=spec[0], defaults={"short_name": spec[1], "kind": spec[2]}
             )
         cluster, _ = Cluster.objects.get_or_create(superior=superior, name=cluster_name)
-        for demo in years:
-            if ClusterYear.objects.filter(cluster=cluster, year=demo.year).exists():
-                continue
-            number, date = demo.decision or ("", None)
-            cluster_year = services.create_cluster_year(
+        demo.clusters[cluster_name] = cluster
+        if ClusterYear.objects.filter(cluster=cluster).exists():
+            continue
+        for spec_year in years:
+            number, date = spec_year.decision or ("", None)
+            demo.new_years[cluster_name, spec_year.year] = services.create_cluster_year(
                 cluster=cluster,
-                year=demo.year,
-                members=[units[spec] for spec in members],
-                chair=units[demo.chair],
+                year=spec_year.year,
+                members=[demo.units[spec] for spec in members],
+                chair=demo.units[spec_year.chair],
                 by=admin,
-                vice_chair=units[demo.vice_chair],
-                chair_basis=demo.basis,
+                vice_chair=demo.units[spec_year.vice_chair],
+                chair_basis=spec_year.basis,
                 decision_number=number,
                 decision_date=date,
-                handover_date=demo.handover,
-                self_assessment_due=datetime.date(demo.year, 10, 15),
-                review_due=datetime.date(demo.year, 10, 25),
+                handover_date=spec_year.handover,
+                self_assessment_due=datetime.date(spec_year.year, 10, 15),
+                review_due=datetime.date(spec_year.year, 10, 25),
             )
-            while cluster_year.phase != demo.phase:
-                month, day = PHASE_DAYS[cluster_year.next_phase]
-                moved_at = timezone.make_aware(datetime.datetime(demo.year, month, day, 8, 0))
-                cluster_year = services.advance_phase(
-                    cluster_year=cluster_year, by=admin, now=moved_at, reason="Dữ liệu mẫu"
-                )
     for username, role, unit_spec, full_name in ACCOUNTS:
-        user = _user(username, full_name=full_name)
-        target = {"unit": units[unit_spec]} if unit_spec else {"superior": superior}
+        user = users.get(username, full_name=full_name)
+        target = {"unit": demo.units[unit_spec]} if unit_spec else {"superior": superior}
         RoleAssignment.objects.get_or_create(user=user, role=role, **target)
-    return {
-        "units": Unit.objects.count(),
-        "clusters": Cluster.objects.count(),
-        "cluster years": ClusterYear.objects.count(),
-        "users": User.objects.count(),
-    }
+        demo.users[username] = user
+    return demo

@@ -165,6 +165,24 @@ def set_chair(
 
 
 @transaction.atomic
+def set_deadlines(
+    *,
+    cluster_year: ClusterYear,
+    self_assessment_due: datetime.date | None,
+    review_due: datetime.date | None,
+    by: User | None,
+    reason: str = "",
+) -> ClusterYear:
+    cluster_year = _locked(cluster_year)
+    _refuse_closed(cluster_year)
+    cluster_year.self_assessment_due = self_assessment_due
+    cluster_year.review_due = review_due
+    cluster_year.full_clean()
+    _save(cluster_year, by=by, reason=reason, update_fields=["self_assessment_due", "review_due"])
+    return cluster_year
+
+
+@transaction.atomic
 def advance_phase(
     *,
     cluster_year: ClusterYear,

@@ -21,7 +21,7 @@ class MultipleFileField(forms.FileField):
     """Several files in one input (Django's documented pattern)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"class": "form-control form-control-sm"}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

@@ -1,4 +1,4 @@
-"""Project-wide guarantees: migrations, deployment checks, the demo, languages, no CDN."""
+"""Project-wide guarantees: migrations, deployment checks, languages, no CDN (the demo: test_demo.py)."""
 
 import os
 import re
@@ -11,9 +11,6 @@ import polib
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-
-from clusters.demo import DEMO_PASSWORD, load_demo
-from clusters.models import Cluster, ClusterYear, Membership, RoleAssignment, User
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,59 +75,3 @@ def test_pages_are_vietnamese_by_default_and_english_on_request(client):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     page = client.get(reverse("login")).content.decode()
     assert '<html lang="en">' in page and "Log in" in page
-
-
-@pytest.mark.django_db
-def test_dates_are_in_vietnamese_format(client):
-    load_demo()
-    client.force_login(User.objects.get(username="sd301"))
-    cy = ClusterYear.objects.get(cluster__name="Cụm Thi đua số 6", year=2024)
-    page = client.get(reverse("clusters:clusteryear-detail", args=[cy.pk])).content.decode()
-    assert "15/10/2024" in page  # self-assessment due, d/m/Y
-
-
-@pytest.mark.django_db
-def test_demo_loader_is_idempotent_and_tells_the_seed_story():
-    first = load_demo()
-    second = load_demo()
-    assert first == second == {"units": 7, "clusters": 2, "cluster years": 5, "users": 9}
-    c6 = Cluster.objects.get(name="Cụm Thi đua số 6", superior__name="Bộ Tư lệnh Thủ đô Hà Nội")
-    y2024 = c6.years.get(year=2024)
-    assert sorted(y2024.memberships.values_list("unit__name", "role")) == [
-        ("Công ty TNHHMTV Hà Thành", "member"),
-        ("Sư đoàn Bộ binh 301", "chair"),
-        ("Trung đoàn Pháo binh 452", "member"),
-        ("Trường Quân sự Bộ Tư lệnh", "vice_chair"),
-    ]
-    assert list(c6.years.order_by("year").values_list("year", "phase")) == [
-        (2022, "closed"), (2023, "closed"), (2024, "scoring"),
-    ]
-    assert Membership.objects.count() == 3 * 4 + 2 * 3
-    assert RoleAssignment.objects.get(user__username="cumtruong6").unit.name == "Sư đoàn Bộ binh 301"
-
-
-@pytest.mark.django_db
-def test_demo_command_prints_summary():
-    out = StringIO()
-    call_command("load_demo", stdout=out)
-    assert out.getvalue().strip() == (
-        f"Demo ready: 7 units, 2 clusters, 5 cluster years, 9 users. Password of every demo account: {DEMO_PASSWORD}"
-    )
-
-
-def readme_accounts() -> list[tuple[str, str, str]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = text.split("| username | password | role |", 1)[1].split("\n\n", 1)[0]
-    rows = [line.strip("| ").split(" | ") for line in table.strip().splitlines()[1:]]
-    return [(u.strip("` "), p.strip("` "), r) for u, p, r in rows]
-
-
-@pytest.mark.django_db
-def test_every_readme_account_logs_in(client):
-    load_demo()
-    accounts = readme_accounts()
-    assert len(accounts) == User.objects.count()
-    for username, password, _role in accounts:
-        assert client.login(username=username, password=password), username
-        assert client.get(reverse("home")).status_code == 200
-        client.logout()

@@ -149,3 +149,21 @@ def test_open_next_year_refuses_existing_year(world):
         services.open_next_year(cluster_year=world.y6, chair=world.units["A"], by=None)
     assert error.value.messages == ["Cụm đã có dữ liệu của năm 2025."]
     assert Membership.objects.filter(year=2025).count() == 3
+
+
+def test_set_deadlines_records_who_and_why(world):
+    cy = services.set_deadlines(
+        cluster_year=world.y6, self_assessment_due=datetime.date(2024, 10, 15), review_due=datetime.date(2024, 10, 25),
+        by=world.users["command"], reason="Theo kế hoạch của Bộ Tư lệnh",
+    )
+    latest = cy.history.first()
+    assert (latest.self_assessment_due, latest.history_user, latest.history_change_reason) == (
+        datetime.date(2024, 10, 15), world.users["command"], "Theo kế hoạch của Bộ Tư lệnh"
+    )
+
+
+def test_set_deadlines_refuses_review_before_self_assessment(world):
+    with pytest.raises(ValidationError) as error:
+        services.set_deadlines(cluster_year=world.y6, self_assessment_due=datetime.date(2024, 10, 15),
+                               review_due=datetime.date(2024, 10, 1), by=None)
+    assert error.value.messages == ["Hạn thẩm định không được trước hạn tự chấm điểm."]

@@ -3,7 +3,9 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from clusters.demo import DEMO_PASSWORD, load_demo
+from clusters.demo import DEMO_PASSWORD
+from clusters.models import ClusterYear
+from scoring.demo import load_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,10 +24,13 @@ def test_unit_staff_logs_in_and_sees_its_cluster_in_vietnamese(live_server, page
     expect(page.locator("#welcome")).to_have_text("Xin chào, Trợ lý thi đua Trường Quân sự")
     page.click("text=Trường Quân sự Bộ Tư lệnh")
     table = page.locator("#unit-memberships")
+    due = ClusterYear.objects.get(cluster__name="Cụm Thi đua số 6", year=2025).self_assessment_due
+    expect(table.locator("tbody tr").first).to_contain_text("2025")
     expect(table.locator("tbody tr").first).to_contain_text("Cụm Thi đua số 6")
-    expect(table.locator("tbody tr").first).to_contain_text("Đang mở tự chấm điểm (hạn 15/10/2024).")
+    expect(table.locator("tbody tr").first).to_contain_text(f"Đang mở tự chấm điểm (hạn {due:%d/%m/%Y}).")
     page.click("#unit-memberships tbody tr >> nth=0 >> text=Cụm Thi đua số 6")
-    expect(page.locator("#chair-history li").first).to_contain_text("Cụm trưởng: Sư đoàn Bộ binh 301")
+    expect(page.locator("#chair-history li").first).to_contain_text("Cụm trưởng: Trường Quân sự Bộ Tư lệnh")
+    expect(page.locator("#chair-history li").nth(1)).to_contain_text("Cụm trưởng: Sư đoàn Bộ binh 301")
     # Bootstrap is served by the app itself: the navbar is styled.
     assert page.eval_on_selector("nav.navbar", "e => getComputedStyle(e).display") == "flex"
 

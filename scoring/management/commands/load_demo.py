@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from scoring.demo import DEMO_PASSWORD, load_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo: Cụm Thi đua số 6 of the Hanoi Capital Command with its criteria, sheets and reviews "
+        "2022–2024 and 2025 open for self-assessment, and a second cluster. Idempotent."
+    )
+
+    def handle(self, *args, **options) -> None:
+        counts = load_demo()
+        summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+        line = f"Demo ready: {summary}. Password of every demo account: {DEMO_PASSWORD}"
+        self.stdout.write(self.style.SUCCESS(line))

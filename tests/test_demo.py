@@ -1,0 +1,257 @@
+"""
+The demo (``manage.py load_demo``): the seed's story of Cụm Thi đua số 6, written
+through the services, loaded twice without a change, and every README account.
+"""
+
+import datetime
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.files.storage import FileSystemStorage
+from django.core.management import call_command
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from clusters.models import Cluster, ClusterYear, Membership, RoleAssignment, User
+from scoring import services
+from scoring.demo import DEMO_PASSWORD, load_demo
+from scoring.models import CriteriaSet, Criterion, Evidence, Score, ScoreEvent, Sheet
+from scoring.selectors import annotate_totals
+
+ROOT = Path(__file__).resolve().parent.parent
+SD301, TQS = "Sư đoàn Bộ binh 301", "Trường Quân sự Bộ Tư lệnh"
+HA_THANH, PB452 = "Công ty TNHHMTV Hà Thành", "Trung đoàn Pháo binh 452"
+# Each closed year: its chair and the chair's cluster officer.
+CHAIRS = {
+    2022: (PB452, "cumtruong6pb452"),
+    2023: (HA_THANH, "cumtruong6hathanh"),
+    2024: (SD301, "cumtruong6"),
+}
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def evidence_in_tmp(monkeypatch, tmp_path):
+    """The demo uploads evidence files: keep them out of the checkout's media folder."""
+    monkeypatch.setattr(Evidence._meta.get_field("file"), "storage", FileSystemStorage(location=tmp_path))
+
+
+def cluster_6() -> Cluster:
+    return Cluster.objects.get(name="Cụm Thi đua số 6", superior__name="Bộ Tư lệnh Thủ đô Hà Nội")
+
+
+def every_model_count() -> dict[str, int]:
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+def test_loader_is_idempotent():
+    first = load_demo()
+    after_first = every_model_count()
+    second = load_demo()
+    assert every_model_count() == after_first
+    assert first == second
+    assert {k: v for k, v in first.items() if k != "score events"} == {
+        "units": 7,
+        "clusters": 2,
+        "cluster years": 6,
+        "criteria sets": 4,
+        "sheets": 14,
+        "scores": 14 * 26,
+        "evidence files": 40,
+        "users": 12,
+    }
+    assert first["score events"] == ScoreEvent.objects.count() > 14 * 26
+    assert Membership.objects.count() == 4 * 4 + 2 * 3
+
+
+def test_the_seed_story_years_chairs_and_phases():
+    load_demo()
+    c6 = cluster_6()
+    y2024 = c6.years.get(year=2024)
+    assert sorted(y2024.memberships.values_list("unit__name", "role")) == [
+        (HA_THANH, "member"),
+        (SD301, "chair"),
+        (PB452, "member"),
+        (TQS, "vice_chair"),
+    ]
+    assert list(c6.years.order_by("year").values_list("year", "phase")) == [
+        (2022, "closed"), (2023, "closed"), (2024, "closed"), (2025, "scoring"),
+    ]
+    chairs = {
+        cy.year: (cy.memberships.get(role="chair").unit.name, cy.memberships.get(role="vice_chair").unit.name)
+        for cy in c6.years.all()
+    }
+    assert chairs == {
+        2022: (PB452, HA_THANH), 2023: (HA_THANH, SD301), 2024: (SD301, TQS), 2025: (TQS, SD301),
+    }
+    y2025 = c6.years.get(year=2025)
+    assert (y2025.chair_basis, y2025.handover_date) == ("rotation", datetime.date(2024, 11, 1))
+    today = timezone.localdate()
+    assert (y2025.self_assessment_due, y2025.review_due) == (
+        today + datetime.timedelta(days=30), today + datetime.timedelta(days=45),
+    )
+    # Each year ran by the cluster officer of its chair; 2025 was opened by the one of the School.
+    movers = {
+        cy.year: set(cy.phase_changes.values_list("changed_by__username", flat=True))
+        for cy in c6.years.all()
+    }
+    assert movers == {2022: {"cumtruong6pb452"}, 2023: {"cumtruong6hathanh"}, 2024: {"cumtruong6"},
+                      2025: {"cumtruong6tqs"}}
+    assert RoleAssignment.objects.get(user__username="cumtruong6").unit.name == SD301
+    assert RoleAssignment.objects.get(user__username="cumtruong6tqs").unit.name == TQS
+    assert list(cluster_6().years.get(year=2024).phase_changes.values_list("to_phase", flat=True)) == [
+        "scoring", "review", "conference", "closed",
+    ]
+
+
+def test_criteria_sets_of_2022_cloned_for_each_year():
+    load_demo()
+    sets = {s.year: s for s in CriteriaSet.objects.filter(superior__name="Bộ Tư lệnh Thủ đô Hà Nội")}
+    assert sorted(sets) == [2022, 2023, 2024, 2025]
+    assert [sets[y].cloned_from for y in sorted(sets)] == [None, sets[2022], sets[2023], sets[2024]]
+    base = sets[2022]
+    fields = ("code", "title", "guidance", "kind", "max_points", "evidence_required")
+    for year in (2023, 2024, 2025):
+        assert list(sets[year].criteria.values_list(*fields)) == list(base.criteria.values_list(*fields))
+    assert (base.scale, base.bonus_cap, base.deduction_cap) == (Decimal("100"), Decimal("10"), Decimal("10"))
+    groups = base.criteria.filter(kind=Criterion.Kind.GROUP)
+    assert list(groups.values_list("code", flat=True)) == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    assert groups.get(code="7").title == "Điểm thưởng" and groups.get(code="8").title == "Điểm trừ"
+    standard = base.criteria.filter(kind=Criterion.Kind.STANDARD)
+    assert sum(c.max_points for c in standard) == Decimal("100")
+    for group in groups.filter(code__in=list("123456")):
+        assert 2 <= group.children.count() <= 4
+        assert set(group.children.values_list("kind", flat=True)) == {Criterion.Kind.STANDARD}
+    assert set(groups.get(code="7").children.values_list("kind", flat=True)) == {Criterion.Kind.BONUS}
+    assert set(groups.get(code="8").children.values_list("kind", flat=True)) == {Criterion.Kind.DEDUCTION}
+    assert standard.filter(evidence_required=True).exists()
+    assert standard.get(code="2.3").title.startswith("Diễn tập khu vực phòng thủ")
+    # Cụm 6 uses each year's set; Cụm 7 the sets of 2023 and 2024.
+    used = {(cy.cluster.name[-1], cy.year): cy.criteria_link.criteria_set for cy in ClusterYear.objects.all()}
+    assert used == {("6", y): sets[y] for y in (2022, 2023, 2024, 2025)} | {
+        ("7", y): sets[y] for y in (2023, 2024)
+    }
+
+
+def test_in_2024_the_military_school_leads_on_official_points():
+    load_demo()
+    sheets = annotate_totals(Sheet.objects.filter(cluster_year=cluster_6().years.get(year=2024)))
+    ranking = [(s.unit.name, s.official_total) for s in sheets.order_by("-official_total")]
+    assert ranking == [
+        (TQS, Decimal("106.50")),
+        (SD301, Decimal("99.75")),
+        (PB452, Decimal("94.00")),
+        (HA_THANH, Decimal("91.75")),
+    ]
+
+
+def test_the_leader_of_each_year_chairs_the_next_and_the_runner_up_vice_chairs():
+    """The cluster's policy (leader becomes chair, runner-up vice chair) holds in the demo's numbers."""
+    load_demo()
+    c6 = cluster_6()
+    for year in (2022, 2023, 2024):
+        sheets = annotate_totals(Sheet.objects.filter(cluster_year=c6.years.get(year=year)))
+        top_two = [s.unit.name for s in sheets.order_by("-official_total")[:2]]
+        following = c6.years.get(year=year + 1)
+        assert top_two == [following.memberships.get(role=r).unit.name for r in ("chair", "vice_chair")], year
+
+
+def test_every_sheet_of_2022_to_2024_is_approved_by_the_right_reviewer():
+    load_demo()
+    c6 = cluster_6()
+    for year, (chair, officer) in CHAIRS.items():
+        sheets = Sheet.objects.filter(cluster_year=c6.years.get(year=year)).select_related("unit")
+        assert sorted((s.unit.name, s.status) for s in sheets) == sorted(
+            (unit, "approved") for unit in (SD301, TQS, HA_THANH, PB452)
+        )
+        for sheet in sheets:
+            expected = "btl" if sheet.unit.name == chair else officer
+            assert sheet.approved_by.username == expected, (year, sheet.unit.name)
+            review_events = sheet.events.filter(kind__in=["official_points", "comment"])
+            reviewers = set(review_events.values_list("by__username", flat=True))
+            assert reviewers == {expected}, (year, sheet.unit.name)
+            fillers = set(sheet.events.filter(kind="self_points").values_list("by__username", flat=True))
+            assert len(fillers) == 1
+            assert RoleAssignment.objects.get(user__username=fillers.pop()).role == "unit_staff"
+        # Nobody reviewed their own unit: the chair's officer never touched the chair's official points.
+        assert not ScoreEvent.objects.filter(
+            sheet__cluster_year__cluster=c6, sheet__cluster_year__year=year, sheet__unit__name=chair,
+            kind="official_points", by__username=officer,
+        ).exists()
+
+
+def test_official_points_that_differ_from_the_units_carry_a_reason():
+    load_demo()
+    differing = Score.objects.filter(
+        sheet__cluster_year__cluster=cluster_6(), official_points__isnull=False
+    ).exclude(official_points=F("self_points"))
+    assert differing.count() >= 3
+    assert not differing.filter(official_reason="").exists()
+    assert differing.filter(sheet__cluster_year__year=2024).count() >= 3
+    events = ScoreEvent.objects.filter(kind="official_points").exclude(reason="")
+    assert events.count() == differing.count()
+
+
+def test_2025_has_one_draft_and_one_submitted_sheet():
+    load_demo()
+    y2025 = cluster_6().years.get(year=2025)
+    assert sorted(Sheet.objects.filter(cluster_year=y2025).values_list("unit__name", "status")) == [
+        (HA_THANH, "draft"), (SD301, "submitted"),
+    ]
+    draft = Sheet.objects.get(cluster_year=y2025, unit__name=HA_THANH)
+    filled = draft.scores.filter(self_points__isnull=False).count()
+    assert 0 < filled < draft.scores.count()
+    assert not Score.objects.filter(Q(sheet__cluster_year=y2025), ~Q(official_points=None)).exists()
+
+
+def test_2025_is_open_for_the_units_that_have_not_started():
+    load_demo()
+    y2025 = cluster_6().years.get(year=2025)
+    tqs = y2025.memberships.get(unit__name=TQS).unit
+    criterion = y2025.criteria_link.criteria_set.criteria.get(code="1.1")
+    sheet = services.save_self_assessment(
+        cluster_year=y2025, unit=tqs, entries={criterion.pk: services.Entry(points="5,75")}, version=0,
+        by=User.objects.get(username="tqs"), now=timezone.now(), today=timezone.localdate(),
+    )
+    assert (sheet.status, sheet.scores.get(criterion=criterion).self_points) == ("draft", Decimal("5.75"))
+
+
+def test_demo_command_prints_summary():
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    events = ScoreEvent.objects.count()
+    assert out.getvalue().strip() == (
+        "Demo ready: 7 units, 2 clusters, 6 cluster years, 4 criteria sets, 14 sheets, 364 scores, "
+        f"40 evidence files, {events} score events, 12 users. Password of every demo account: {DEMO_PASSWORD}"
+    )
+
+
+def test_dates_are_in_vietnamese_format(client):
+    load_demo()
+    client.force_login(User.objects.get(username="sd301"))
+    cy = cluster_6().years.get(year=2025)
+    page = client.get(reverse("clusters:clusteryear-detail", args=[cy.pk])).content.decode()
+    assert cy.self_assessment_due.strftime("%d/%m/%Y") in page  # self-assessment due, d/m/Y
+    assert "01/11/2024" in page  # handover date
+
+
+def readme_accounts() -> list[tuple[str, str, str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("| username | password | role |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.strip("| ").split(" | ") for line in table.strip().splitlines()[1:]]
+    return [(u.strip("` "), p.strip("` "), r) for u, p, r in rows]
+
+
+def test_every_readme_account_logs_in(client):
+    load_demo()
+    accounts = readme_accounts()
+    assert len(accounts) == User.objects.count() == 12
+    for username, password, _role in accounts:
+        assert client.login(username=username, password=password), username
+        assert client.get(reverse("home")).status_code == 200
+        client.logout()
