@@ -167,3 +167,10 @@ def test_set_deadlines_refuses_review_before_self_assessment(world):
         services.set_deadlines(cluster_year=world.y6, self_assessment_due=datetime.date(2024, 10, 15),
                                review_due=datetime.date(2024, 10, 1), by=None)
     assert error.value.messages == ["Hạn thẩm định không được trước hạn tự chấm điểm."]
+
+
+def test_advance_phase_keeps_a_long_reason(world):
+    reason = "Hội nghị tổng kết đã thống nhất chuyển giai đoạn; " * 10
+    cy = services.advance_phase(cluster_year=world.y6, by=world.users["command"], now=NOW, reason=reason)
+    assert cy.history.first().history_change_reason == reason
+    assert PhaseChange.objects.get().reason == reason
