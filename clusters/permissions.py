@@ -106,7 +106,8 @@ def manages_cluster_year(user: User, cluster_year: ClusterYear) -> bool:
 
 
 def can_advance_phase(user: User, cluster_year: ClusterYear, *, manages: bool | None = None) -> bool:
-    if cluster_year.is_closed:
+    """Planning → self-assessment → review by hand; later phases have their own flows."""
+    if cluster_year.phase not in (ClusterYear.Phase.PLANNING, ClusterYear.Phase.SCORING):
         return False
     return manages if manages is not None else manages_cluster_year(user, cluster_year)
 

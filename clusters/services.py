@@ -34,6 +34,10 @@ VICE_CHAIR_NOT_MEMBER = _("The vice chair must be a member of the cluster in tha
 CHAIR_IS_VICE_CHAIR = _("The chair and the vice chair must be different units.")
 NO_NEXT_PHASE = _("A closed year has no next phase.")
 PHASE_MOVED = _("The phase was changed meanwhile (now: %(phase)s); reload the page.")
+FLOW_PHASES = {
+    ClusterYear.Phase.CONFERENCE: _("The conference starts by closing the scoring, which freezes the results."),
+    ClusterYear.Phase.CLOSED: _("The year is closed by finishing its conference."),
+}
 NEXT_YEAR_EXISTS = _("The cluster already has a record for %(year)s.")
 DECISION_INCOMPLETE = _("A chair assigned by the superior's decision needs the decision number and date.")
 
@@ -190,11 +194,14 @@ def advance_phase(
     now: datetime.datetime,
     reason: str = "",
     expected_phase: str | None = None,
+    through_flow: bool = False,
 ) -> ClusterYear:
     """
     Move the year one phase forward. ``expected_phase`` is the phase the user saw:
     when another officer moved it meanwhile, the request is refused instead of
-    skipping a phase the user never looked at.
+    skipping a phase the user never looked at. Entering the conference (the
+    results are frozen) and closing the year (the conference's decisions) happen
+    only through their flows in the apps above, which pass ``through_flow``.
     """
     cluster_year = _locked(cluster_year)
     if expected_phase is not None and cluster_year.phase != expected_phase:
@@ -202,6 +209,8 @@ def advance_phase(
     target = cluster_year.next_phase
     if target is None:
         raise ValidationError(NO_NEXT_PHASE)
+    if target in FLOW_PHASES and not through_flow:
+        raise ValidationError(FLOW_PHASES[target])
     PhaseChange.objects.create(
         cluster_year=cluster_year,
         from_phase=cluster_year.phase,

@@ -20,15 +20,42 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from clusters.models import ClusterYear, Superior, Unit
 
 from .fields import PointsField
 
+SNAPSHOT_FROZEN = _("Frozen results cannot be changed; amend the scores with a reason instead.")
 GROUP_MAX = _("A group has no maximum; every other criterion has a maximum above 0.")
 SET_LOCKED = _("This criteria set is used by a cluster year that has started scoring; it can no longer be changed.")
+
+
+class TieBreak(models.TextChoices):
+    """Rules that separate equal totals, applied in the order the criteria set lists them."""
+
+    STANDARD = "standard", _("higher standard subtotal")
+    FEWER_DEDUCTIONS = "fewer_deductions", _("fewer deduction points")
+    BONUS = "bonus", _("higher bonus")
+
+
+class Band(models.TextChoices):
+    EXCELLENT = "excellent", _("Excellent")
+    GOOD = "good", _("Good")
+    FAIR = "fair", _("Fair")
+    AVERAGE = "average", _("Average")
+    WEAK = "weak", _("Weak")
+
+
+DEFAULT_TIE_BREAKS = "standard,fewer_deductions"
+TIE_BREAKS_INVALID = _("List tie-break rules separated by commas, each once, from: %(choices)s.")
+
+
+def validate_tie_breaks(value: str) -> None:
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    if len(set(keys)) != len(keys) or any(k not in TieBreak.values for k in keys):
+        raise ValidationError(TIE_BREAKS_INVALID, params={"choices": ", ".join(TieBreak.values)})
 
 
 class CriteriaSet(models.Model):
@@ -43,6 +70,20 @@ class CriteriaSet(models.Model):
     cloned_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="clones", verbose_name=_("cloned from")
     )
+    tie_breaks = models.CharField(
+        _("tie-break rules"),
+        max_length=200,
+        default=DEFAULT_TIE_BREAKS,
+        validators=[validate_tie_breaks],
+        help_text=_(
+            "After the total, in this order, comma-separated: standard (higher standard subtotal), "
+            "fewer_deductions, bonus (higher bonus). Units still equal share the rank."
+        ),
+    )
+    band_excellent = PointsField(_("Excellent from"), default=Decimal("90"))
+    band_good = PointsField(_("Good from"), default=Decimal("80"))
+    band_fair = PointsField(_("Fair from"), default=Decimal("65"))
+    band_average = PointsField(_("Average from"), default=Decimal("50"))
 
     class Meta:
         ordering = ["superior__name", "-year", "name"]
@@ -59,10 +100,22 @@ class CriteriaSet(models.Model):
                 name="scoring_criteriaset_caps_not_negative",
                 violation_error_message=_("The scale must be positive and the caps cannot be negative."),
             ),
+            models.CheckConstraint(
+                condition=Q(band_excellent__gt=F("band_good"))
+                & Q(band_good__gt=F("band_fair"))
+                & Q(band_fair__gt=F("band_average"))
+                & Q(band_average__gte=0),
+                name="scoring_criteriaset_bands_descending",
+                violation_error_message=_("Band thresholds must go down: Excellent > Good > Fair > Average ≥ 0."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.year})"
+
+    @property
+    def tie_break_list(self) -> list[str]:
+        return [k.strip() for k in self.tie_breaks.split(",") if k.strip()]
 
     @property
     def is_locked(self) -> bool:
@@ -299,6 +352,7 @@ class ScoreEvent(models.Model):
         EVIDENCE_ADDED = "evidence_added", _("Evidence added")
         EVIDENCE_REMOVED = "evidence_removed", _("Evidence removed")
         OFFICIAL_POINTS = "official_points", _("Official points")
+        AMENDED = "amended", _("Amended after closing")
         COMMENT = "comment", _("Comment of the cluster")
         ANSWER = "answer", _("Answer of the unit")
         STATUS = "status", _("Status")
@@ -321,3 +375,81 @@ class ScoreEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sheet} {self.kind} {self.old_value} → {self.new_value}"
+
+
+class ResultSnapshot(models.Model):
+    """
+    The frozen results of a cluster year: written once by ``services.close_scoring``
+    (number 1) or ``services.amend_official_points`` (the next number), never
+    edited; an amendment makes a new snapshot current and keeps the old one.
+    """
+
+    cluster_year = models.ForeignKey(
+        ClusterYear, on_delete=models.PROTECT, related_name="snapshots", verbose_name=_("cluster year")
+    )
+    criteria_set = models.ForeignKey(CriteriaSet, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveSmallIntegerField(_("number"))
+    is_current = models.BooleanField(_("current"), default=True)
+    created_at = models.DateTimeField(_("frozen at"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("frozen by"))
+    reason = models.TextField(_("reason"), blank=True)
+    checksum = models.CharField(_("checksum"), max_length=64)
+
+    class Meta:
+        ordering = ["cluster_year", "-number"]
+        verbose_name = _("result snapshot")
+        verbose_name_plural = _("result snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["cluster_year", "number"], name="scoring_snapshot_unique_number"),
+            models.UniqueConstraint(
+                fields=["cluster_year"], condition=Q(is_current=True), name="scoring_snapshot_one_current_per_year"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_year} #{self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValidationError(SNAPSHOT_FROZEN)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(SNAPSHOT_FROZEN)
+
+
+class Result(models.Model):
+    """One unit's frozen line of a snapshot. Written only with its snapshot."""
+
+    snapshot = models.ForeignKey(ResultSnapshot, on_delete=models.PROTECT, related_name="results")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="results", verbose_name=_("unit"))
+    standard = PointsField(_("standard points"))
+    bonus = PointsField(_("bonus points"))
+    deduction = PointsField(_("deduction points"))
+    total = PointsField(_("total"))
+    groups = models.JSONField(_("group subtotals"), default=dict)
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    tied = models.BooleanField(_("tied"), default=False)
+    band = models.CharField(_("band"), max_length=20, choices=Band.choices)
+    separated_by = models.CharField(_("separated from the unit above by"), max_length=20, blank=True)
+    gap = PointsField(_("points behind the unit above"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["snapshot", "rank", "unit__name"]
+        verbose_name = _("result")
+        verbose_name_plural = _("results")
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "unit"], name="scoring_result_one_per_unit_per_snapshot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} #{self.rank}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValidationError(SNAPSHOT_FROZEN)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(SNAPSHOT_FROZEN)

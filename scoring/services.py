@@ -28,18 +28,21 @@ Sheets (one per unit per cluster year)
 """
 
 import datetime
+import hashlib
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils.translation import gettext_lazy as _
 
 from clusters import services as cluster_services
 from clusters.models import ClusterYear, Unit, User
 
-from .models import ClusterYearSet, CriteriaSet, Criterion, Evidence, Score, ScoreEvent, Sheet
+from .ranking import live_ranking
+from .models import ClusterYearSet, CriteriaSet, Criterion, Evidence, Result, ResultSnapshot, Score, ScoreEvent, Sheet
 from .validators import format_points, validate_evidence_file, validate_points
 
 NO_CRITERIA_SET = _("No criteria set has been given to this cluster year yet.")
@@ -57,6 +60,11 @@ SET_OTHER_SUPERIOR = _("The criteria set belongs to another superior.")
 CLONE_EXISTS = _("A criteria set named %(name)s already exists for %(year)s.")
 RETURN_NEEDS_COMMENT = _("Write a comment on at least one criterion, or a message, to return the sheet.")
 ANOTHER_USER = _("another user")
+NOT_CLOSABLE = _("Scoring can be closed only during self-assessment or review (now: %(phase)s).")
+SHEETS_PENDING = _("Every member's sheet must be approved before closing (pending: %(units)s).")
+SCORING_CLOSED = _("Scoring closed; results frozen")
+NOT_AMENDABLE = _("Only the scores of a year whose scoring is closed are amended; before that, review the sheet.")
+AMENDMENT_REASON = _("An amendment needs its reason.")
 ZERO = Decimal("0.00")
 EDITABLE_PHASES = (ClusterYear.Phase.SCORING, ClusterYear.Phase.REVIEW)
 
@@ -132,6 +140,11 @@ def clone_criteria_set(*, source: CriteriaSet, year: int, name: str | None = Non
         scale=source.scale,
         bonus_cap=source.bonus_cap,
         deduction_cap=source.deduction_cap,
+        tie_breaks=source.tie_breaks,
+        band_excellent=source.band_excellent,
+        band_good=source.band_good,
+        band_fair=source.band_fair,
+        band_average=source.band_average,
         cloned_from=source,
     )
     Criterion.objects.bulk_create(
@@ -193,6 +206,11 @@ def open_next_year(*, cluster_year: ClusterYear, chair: Unit, by: User | None, *
 
 
 # --- sheets: the unit ---------------------------------------------------------------------------
+
+
+def criteria_set_for(cluster_year: ClusterYear) -> CriteriaSet | None:
+    link = ClusterYearSet.objects.filter(cluster_year=cluster_year).select_related("criteria_set").first()
+    return link.criteria_set if link else None
 
 
 def is_open_for_unit(cluster_year: ClusterYear, sheet: Sheet | None, today: datetime.date) -> bool:
@@ -496,6 +514,102 @@ def return_sheet(*, sheet: Sheet, comments: dict[int, str], message: str, by: Us
 
 def approve_sheet(*, sheet: Sheet, by: User, now) -> Sheet:
     return review_sheet(sheet=sheet, by=by, now=now, outcome=Sheet.Status.APPROVED)
+
+
+# --- closing the scoring: frozen results ------------------------------------------------------
+
+
+def _checksum(cluster_year: ClusterYear, criteria_set_id: int, rows: list) -> str:
+    """SHA-256 of the results as canonical JSON: the documents print it, anyone can recompute it."""
+    payload = {
+        "cluster_year": cluster_year.pk,
+        "criteria_set": criteria_set_id,
+        "results": [
+            [r.unit.pk, r.unit.name, str(r.standard), str(r.bonus), str(r.deduction), str(r.total),
+             {k: str(v) for k, v in sorted(r.groups.items())}, r.rank, r.tied, r.band]
+            for r in rows
+        ],
+    }
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def _freeze(cluster_year: ClusterYear, *, by: User, now, reason: str) -> ResultSnapshot:
+    ranking = live_ranking(cluster_year)
+    number = (cluster_year.snapshots.aggregate(n=Max("number"))["n"] or 0) + 1
+    # Snapshots are never edited; superseding one is the single allowed change, made in SQL.
+    cluster_year.snapshots.filter(is_current=True).update(is_current=False)
+    snapshot = ResultSnapshot.objects.create(
+        cluster_year=cluster_year, criteria_set=ranking.criteria_set, number=number, is_current=True,
+        created_at=now, created_by=by, reason=reason,
+        checksum=_checksum(cluster_year, ranking.criteria_set.pk, ranking.rows),
+    )
+    Result.objects.bulk_create([
+        Result(snapshot=snapshot, unit=r.unit, standard=r.standard, bonus=r.bonus, deduction=r.deduction,
+               total=r.total, groups={k: str(v) for k, v in r.groups.items()}, rank=r.rank, tied=r.tied,
+               band=r.band, separated_by=r.separated_by, gap=r.gap)
+        for r in ranking.rows
+    ])
+    return snapshot
+
+
+@transaction.atomic
+def close_scoring(*, cluster_year: ClusterYear, by: User, now, reason: str = "") -> ResultSnapshot:
+    """
+    Freeze the year's results and move it to the conference. Every member's
+    sheet must be approved. The cluster year's row lock makes a concurrent
+    sheet save either land before the snapshot or find the year closed.
+    """
+    cluster_year = ClusterYear.objects.select_for_update().select_related("cluster").get(pk=cluster_year.pk)
+    if cluster_year.phase not in EDITABLE_PHASES:
+        raise ValidationError(NOT_CLOSABLE % {"phase": cluster_year.get_phase_display()})
+    if criteria_set_for(cluster_year) is None:
+        raise ValidationError(NO_CRITERIA_SET)
+    pending = list(
+        cluster_year.memberships.exclude(
+            unit__in=Sheet.objects.filter(cluster_year=cluster_year, status=Sheet.Status.APPROVED).values("unit")
+        ).order_by("unit__name").values_list("unit__name", flat=True)
+    )
+    if pending:
+        raise ValidationError(SHEETS_PENDING % {"units": ", ".join(pending)})
+    snapshot = _freeze(cluster_year, by=by, now=now, reason=reason)
+    while cluster_year.phase != ClusterYear.Phase.CONFERENCE:
+        cluster_year = cluster_services.advance_phase(
+            cluster_year=cluster_year, by=by, now=now, reason=reason or str(SCORING_CLOSED), through_flow=True
+        )
+    return snapshot
+
+
+@transaction.atomic
+def amend_official_points(
+    *, sheet: Sheet, criterion: Criterion, points, reason: str, by: User, now
+) -> ResultSnapshot:
+    """
+    Correct an official score after scoring was closed: the reason is mandatory,
+    the change is recorded in the sheet's trail, and a new snapshot replaces the
+    current one (which is kept).
+    """
+    sheet = Sheet.objects.select_for_update().select_related("cluster_year").get(pk=sheet.pk)
+    cluster_year = ClusterYear.objects.select_for_update().get(pk=sheet.cluster_year_id)
+    if cluster_year.phase not in (ClusterYear.Phase.CONFERENCE, ClusterYear.Phase.CLOSED):
+        raise ValidationError(NOT_AMENDABLE)
+    score = sheet.scores.select_related("criterion").get(criterion=criterion)
+    try:
+        official = validate_points(score.criterion, points)
+    except ValidationError as error:
+        raise ValidationError({"points": error.messages}) from None
+    if official is None:
+        raise ValidationError({"points": [str(MISSING_POINTS)]})
+    if not reason.strip():
+        raise ValidationError({"reason": [str(AMENDMENT_REASON)]})
+    ScoreEvent.objects.create(
+        sheet=sheet, criterion=score.criterion, kind=ScoreEvent.Kind.AMENDED, by=by, at=now,
+        old_value=format_points(score.official_points), new_value=format_points(official), reason=reason.strip(),
+    )
+    score.official_points = official
+    score.official_reason = reason.strip()
+    score.save(update_fields=["official_points", "official_reason"])
+    _bump(sheet)
+    return _freeze(cluster_year, by=by, now=now, reason=reason.strip())
 
 
 @transaction.atomic

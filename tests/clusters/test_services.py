@@ -58,7 +58,7 @@ def test_advance_phase_walks_forward_and_records_who_when_why(world):
     cy = world.y6
     seen = []
     for _ in range(4):
-        cy = services.advance_phase(cluster_year=cy, by=officer, now=NOW, reason="Theo kế hoạch")
+        cy = services.advance_phase(cluster_year=cy, by=officer, now=NOW, reason="Theo kế hoạch", through_flow=True)
         seen.append(cy.phase)
     assert seen == ["scoring", "review", "conference", "closed"]
     assert list(PhaseChange.objects.values_list("from_phase", "to_phase", "changed_by__username", "reason")) == [
@@ -68,6 +68,22 @@ def test_advance_phase_walks_forward_and_records_who_when_why(world):
         ("conference", "closed", "officer_a", "Theo kế hoạch"),
     ]
     assert cy.history.first().history_user == officer
+
+
+@pytest.mark.parametrize(
+    ("phase", "message"),
+    [
+        ("review", "Hội nghị chỉ bắt đầu khi khóa sổ chấm điểm, lúc đó kết quả được chốt."),
+        ("conference", "Năm thi đua kết thúc khi hoàn tất hội nghị."),
+    ],
+)
+def test_advance_phase_leaves_conference_and_closing_to_their_flows(world, phase, message):
+    ClusterYear.objects.filter(pk=world.y6.pk).update(phase=phase)
+    with pytest.raises(ValidationError) as error:
+        services.advance_phase(cluster_year=world.y6, by=world.users["admin"], now=NOW)
+    assert error.value.messages == [message]
+    world.y6.refresh_from_db()
+    assert (world.y6.phase, PhaseChange.objects.count()) == (phase, 0)
 
 
 def test_advance_phase_refuses_closed_year(world):
@@ -170,7 +186,7 @@ def test_set_deadlines_refuses_review_before_self_assessment(world):
 
 
 def test_advance_phase_keeps_a_long_reason(world):
-    reason = "Hội nghị tổng kết đã thống nhất chuyển giai đoạn; " * 10
+    reason = "Bắt đầu tự chấm điểm theo kế hoạch của cụm; " * 10
     cy = services.advance_phase(cluster_year=world.y6, by=world.users["command"], now=NOW, reason=reason)
     assert cy.history.first().history_change_reason == reason
     assert PhaseChange.objects.get().reason == reason
