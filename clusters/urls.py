@@ -5,8 +5,6 @@ from . import views
 app_name = "clusters"
 
 urlpatterns = [
-    # /overview/: the command's view of all its clusters
-    path("overview/", views.overview, name="overview"),
     # /clusters/<pk>/
     path("clusters/<int:pk>/", views.cluster_detail, name="cluster-detail"),
     # /cluster-years/<pk>/

@@ -13,27 +13,6 @@ from .forms import AdvancePhaseForm
 
 @require_GET
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
-    """Every cluster of a superior in one year: members, chair, vice chair, phase."""
-    superiors = permissions.superiors_commanded_by(request.user)
-    if not superiors.exists():
-        raise PermissionDenied
-    superior_id = request.GET.get("superior", "")
-    superior = get_object_or_404(superiors, pk=superior_id) if superior_id.isdigit() else superiors.first()
-    years = selectors.years_of_superior(superior)
-    year = int(request.GET["year"]) if request.GET.get("year", "").isdigit() else (years[0] if years else None)
-    if year is not None and year not in years:
-        years = sorted([*years, year], reverse=True)
-    clusters = selectors.overview_clusters(superior=superior, year=year) if year else []
-    return render(
-        request,
-        "clusters/overview.html",
-        {"superior": superior, "superiors": superiors, "year": year, "years": years, "clusters": clusters},
-    )
-
-
-@require_GET
-@login_required
 def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = get_object_or_404(permissions.clusters_visible_to(request.user).select_related("superior"), pk=pk)
     history = list(selectors.chair_history(cluster))

@@ -10,15 +10,20 @@ planning) this part:
 - walks Cụm 6 through 2022, 2023 and 2024: every member fills and submits its
   sheet as its unit staff, the cluster officer of the year's chair reviews (the
   chair unit's own sheet goes to the command officer ``btl``), changes a few
-  points with a reason, approves every sheet, and the year goes through the
-  conference to closed. In 2024 Trường Quân sự Bộ Tư lệnh leads on official
-  points and Sư đoàn Bộ binh 301 comes second, as the conference of 1 November
-  2024 acclaimed the School and handed it the chair;
+  points with a reason, approves every sheet and closes the scoring, which
+  freezes the results (snapshot 1, with ranks, ties and bands); the year then
+  goes from the conference to closed. Each year's leader chairs the next year
+  and the runner-up is vice chair; 2022 has a full tie for third place ("3=")
+  and 2023 a tie on total separated by the standard subtotal. In 2024
+  Trường Quân sự Bộ Tư lệnh leads on official points and Sư đoàn Bộ binh 301
+  comes second, as the conference of 1 November 2024 acclaimed the School and
+  handed it the chair;
 - opens 2025 with the School as chair and Sư đoàn 301 as vice chair, open for
   self-assessment for 30 days from the day the demo is first loaded: Công ty
   Hà Thành has a draft, Sư đoàn 301 has submitted, the two others have not
   started;
-- gives Cụm 7 the 2023 and 2024 sets, without sheets.
+- gives Cụm 7 the 2023 and 2024 sets, without sheets (2023 closed without
+  results).
 
 Every write goes through ``clusters.services`` and ``scoring.services`` as the
 demo account that would make it, at a time inside the year, so the trail is
@@ -127,6 +132,9 @@ CRITERIA = [
 
 # How far below the maxima each unit rates itself (in % of each maximum, varied per criterion by
 # PATTERN), and its bonus and deduction items. Fixed numbers: the same demo on every machine.
+# With the cluster's changes below they give two visible ties in the frozen results: in 2022
+# Trường Quân sự and Trung đoàn 452 are equal on every rule (shared rank "3="); in 2023 Công ty
+# Hà Thành and Trung đoàn 452 are equal on total (96.00) and the standard subtotal puts Hà Thành third.
 PATTERN = (0, 3, -2, 5, 1, -1, 4, 2, -3, 6, 0, 2, 1, -2, 3, 0, 5, -1)
 
 
@@ -141,13 +149,13 @@ PROFILES = {
     2022: {
         HA_THANH: Profile(5, {"7.2": 3, "7.3": 2}, {}),
         SD301: Profile(6, {"7.1": 3}, {}),
-        TQS: Profile(7, {"7.2": 2}, {}),
-        PB452: Profile(8, {"7.4": 2}, {"8.3": D("1")}),
+        TQS: Profile(6, {"7.2": 2}, {}),
+        PB452: Profile(5, {"7.4": 2}, {}),
     },
     2023: {
         SD301: Profile(4, {"7.1": 5, "7.3": 4}, {}),
         TQS: Profile(5, {"7.2": 3, "7.4": 2}, {}),
-        HA_THANH: Profile(7, {"7.2": 2}, {"8.2": 2}),
+        HA_THANH: Profile(2, {"7.2": 2}, {"8.2": 2}),
         PB452: Profile(6, {"7.4": 3}, {}),
     },
     2024: {
@@ -177,7 +185,7 @@ ADJUSTMENTS = {
          "Báo cáo kết quả phong trào quý III và báo cáo 9 tháng gửi chậm: 2 lần × 0,5 điểm."),
     ],
     2023: [
-        (HA_THANH, "5.3", D("-1"),
+        (HA_THANH, "5.3", D("-0.75"),
          "Kiểm tra tài chính năm 2023 của Bộ Tư lệnh còn chứng từ thanh toán chưa đầy đủ."),
         (PB452, "2.3", D("0.5"),
          "Đơn vị tự chấm thấp: diễn tập chiến đấu trong khu vực phòng thủ được Bộ Tư lệnh "
@@ -250,8 +258,8 @@ ORDER_6 = [SD301, TQS, HA_THANH, PB452]  # the order in which the members submit
 PHASE_REASONS = {
     "scoring": "Triển khai tự chấm điểm thi đua năm {year} theo quy chế của Cụm.",
     "review": "Hết hạn tự chấm điểm; Cụm trưởng thẩm định bảng điểm các đơn vị.",
-    "conference": "Hoàn thành thẩm định; chuẩn bị hội nghị tổng kết công tác thi đua, khen thưởng "
-                  "năm {year}.",
+    "conference": "Hoàn thành thẩm định; chốt kết quả chấm điểm trình Hội nghị tổng kết công tác thi đua, "
+                  "khen thưởng năm {year}.",
     "closed": "Đã tổ chức hội nghị tổng kết công tác thi đua, khen thưởng năm {year}.",
 }
 CLOSING_2024 = (
@@ -377,14 +385,18 @@ class Story:
         return self.demo.units[spec]
 
     @staticmethod
-    def advance(cluster_year: ClusterYear, by: User, when: datetime.datetime, reason: str) -> ClusterYear:
-        return cluster_services.advance_phase(cluster_year=cluster_year, by=by, now=when, reason=reason)
+    def advance(cluster_year: ClusterYear, by: User, when: datetime.datetime, reason: str,
+                through_flow: bool = False) -> ClusterYear:
+        return cluster_services.advance_phase(
+            cluster_year=cluster_year, by=by, now=when, reason=reason, through_flow=through_flow
+        )
 
     def walk_to(self, cluster_year: ClusterYear, phase: str, by: User, reason: str) -> ClusterYear:
         """Advance to ``phase``, each step on the customary day of the phase (a year without sheets)."""
         while cluster_year.phase != phase:
             when = _phase_at(cluster_year.year, cluster_year.next_phase)
-            cluster_year = self.advance(cluster_year, by, when, reason)
+            # No sheets, nothing to freeze: straight through the conference (its flow comes in a later issue).
+            cluster_year = self.advance(cluster_year, by, when, reason, through_flow=True)
         return cluster_year
 
     def fill(self, cluster_year: ClusterYear, spec: tuple, *, first: datetime.datetime,
@@ -480,10 +492,13 @@ class Story:
             # Conflict rule: the chair unit's own sheet is reviewed by the command officer.
             reviewer = self.user("btl") if spec == chair else officer
             self.review(sheets[spec], reviewer, datetime.date(year, 10, 19 + index))
-        cluster_year = self.advance(cluster_year, officer, _phase_at(year, "conference"),
-                                    PHASE_REASONS["conference"].format(year=year))
+        # Closing the scoring freezes the results (snapshot 1) and moves the year to the conference.
+        services.close_scoring(cluster_year=cluster_year, by=officer, now=_phase_at(year, "conference"),
+                               reason=PHASE_REASONS["conference"].format(year=year))
+        cluster_year.refresh_from_db()
         closing = CLOSING_2024 if year == 2024 else PHASE_REASONS["closed"].format(year=year)
-        return self.advance(cluster_year, officer, _phase_at(year, "closed"), closing)
+        # The conference flow (leader vote, handover) comes in a later issue; until then, straight to closed.
+        return self.advance(cluster_year, officer, _phase_at(year, "closed"), closing, through_flow=True)
 
     def cluster_6_next_year(self, y2024: ClusterYear, now: datetime.datetime) -> ClusterYear:
         """2025: the School chairs (handed over at the conference of 1 November 2024), open for 30 days."""

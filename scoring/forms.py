@@ -178,3 +178,33 @@ class ReopenForm(forms.Form):
 class UploadForm(forms.Form):
     file = forms.FileField(label=_("Excel file (.xlsx)"))
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class CloseScoringForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Note"), max_length=500, required=False, help_text=_("For example: the year-end conference of 1 November.")
+    )
+    confirm = forms.BooleanField(
+        label=_("I have checked the ranking: freeze the results and move the year to its conference."), required=True
+    )
+
+
+class AmendForm(forms.Form):
+    criterion = forms.TypedChoiceField(label=_("Criterion"), coerce=int, choices=())
+    points = forms.CharField(label=_("Corrected official points"), max_length=12)
+    reason = forms.CharField(label=_("Reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, criteria: list[Criterion], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.leaves = {c.pk: c for c in criteria if not c.is_group}
+        self.fields["criterion"].choices = [(c.pk, f"{c.code}. {c.title}") for c in self.leaves.values()]
+
+    def clean(self):
+        cleaned = super().clean()
+        criterion = self.leaves.get(cleaned.get("criterion"))
+        if criterion is not None and "points" in cleaned:
+            try:
+                validate_points(criterion, cleaned["points"])
+            except ValidationError as error:
+                self.add_error("points", error)
+        return cleaned

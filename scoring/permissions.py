@@ -52,3 +52,23 @@ def can_review(user: User, cluster_year: ClusterYear, unit: Unit) -> bool:
 def can_list_sheets(user: User, cluster_year: ClusterYear) -> bool:
     """The review list of a cluster year: its reviewers."""
     return manages_cluster_year(user, cluster_year)
+
+
+def can_see_ranking(user: User, cluster_year: ClusterYear, *, is_final: bool, manages: bool | None = None) -> bool:
+    """Frozen results: everyone who sees the cluster year. Provisional ones: its managers only."""
+    if is_final:
+        return user.is_authenticated
+    return manages if manages is not None else manages_cluster_year(user, cluster_year)
+
+
+def can_close_scoring(user: User, cluster_year: ClusterYear, *, manages: bool | None = None) -> bool:
+    if cluster_year.phase not in (ClusterYear.Phase.SCORING, ClusterYear.Phase.REVIEW):
+        return False
+    return manages if manages is not None else manages_cluster_year(user, cluster_year)
+
+
+def can_amend(user: User, cluster_year: ClusterYear, unit: Unit) -> bool:
+    """Corrections after closing: the sheet's reviewers (conflict rule included)."""
+    if cluster_year.phase not in (ClusterYear.Phase.CONFERENCE, ClusterYear.Phase.CLOSED):
+        return False
+    return can_review(user, cluster_year, unit)

@@ -20,10 +20,13 @@ Ranking a cluster year (Tabbycat's semantics: precedence, ties as data).
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, Count, Exists, F, OuterRef, QuerySet, Sum, Value, When, Window
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import Coalesce, Lag, Rank
 
+from django.utils.translation import gettext_lazy as _
+
 from clusters.models import ClusterYear, Membership, Unit
+from clusters.selectors import overview_clusters
 
 from .fields import PointsField
 from .models import Band, CriteriaSet, Criterion, Result, ResultSnapshot, Score, Sheet, TieBreak
@@ -64,6 +67,10 @@ class RankedRow:
     @property
     def rank_display(self) -> str:
         return f"{self.rank}=" if self.tied else str(self.rank)
+
+    @property
+    def separated_label(self) -> str:
+        return separated_label(self.separated_by)
 
     @property
     def rank_change(self) -> int | None:
@@ -223,3 +230,123 @@ def pending_members(cluster_year: ClusterYear) -> QuerySet[Membership]:
     """Members whose sheet is not approved yet (or who have none)."""
     approved = Sheet.objects.filter(cluster_year=cluster_year, unit=OuterRef("unit"), status=Sheet.Status.APPROVED)
     return cluster_year.memberships.select_related("unit").filter(~Exists(approved)).order_by("unit__name")
+
+
+SEPARATED_LABELS = {
+    "total": _("higher total"),
+    TieBreak.STANDARD: TieBreak.STANDARD.label,
+    TieBreak.FEWER_DEDUCTIONS: TieBreak.FEWER_DEDUCTIONS.label,
+    TieBreak.BONUS: TieBreak.BONUS.label,
+    SHARED: _("equal on every rule: shared rank"),
+}
+
+
+def separated_label(key: str) -> str:
+    return str(SEPARATED_LABELS.get(key, ""))
+
+
+# --- the command's overview of a year ---------------------------------------------------------
+
+
+@dataclass
+class UnitLine:
+    unit: Unit
+    cluster: object
+    rank: int
+    tied: bool
+    total: Decimal
+    band: str
+    is_final: bool
+
+    @property
+    def band_label(self) -> str:
+        return Band(self.band).label
+
+    @property
+    def rank_display(self) -> str:
+        return f"{self.rank}=" if self.tied else str(self.rank)
+
+
+@dataclass
+class ClusterSummary:
+    cluster: object
+    cluster_year: ClusterYear | None
+    members: list
+    submitted: int = 0
+    approved: int = 0
+    lines: list[UnitLine] = field(default_factory=list)
+
+    @property
+    def is_final(self) -> bool:
+        return bool(self.lines) and self.lines[0].is_final
+
+    @property
+    def leaders(self) -> list[UnitLine]:
+        return [line for line in self.lines if line.rank == 1]
+
+    @property
+    def bands(self) -> list[tuple[str, int]]:
+        counts = {band: 0 for band in Band.values}
+        for line in self.lines:
+            counts[line.band] += 1
+        return [(Band(band).label, n) for band, n in counts.items()]
+
+
+def command_overview(*, superior, year: int) -> tuple[list[ClusterSummary], list[UnitLine]]:
+    """
+    Every cluster of ``superior`` in ``year``: members, progress of the sheets,
+    leader and bands — frozen results where scoring is closed, else provisional
+    ones from approved sheets, ranked by total, standard subtotal and fewer
+    deductions (the default precedence; a cluster's own ranking page applies its
+    set's rules). Plus every unit across the clusters, best total first.
+    Seven queries whatever the number of clusters and units.
+    """
+    clusters = list(overview_clusters(superior=superior, year=year))
+    years = [c.selected_years[0] for c in clusters if c.selected_years]
+    ids = [cy.pk for cy in years]
+    progress = {
+        row["cluster_year_id"]: row
+        for row in Sheet.objects.filter(cluster_year_id__in=ids).values("cluster_year_id").annotate(
+            submitted=Count("pk", filter=Q(status__in=[Sheet.Status.SUBMITTED, Sheet.Status.APPROVED])),
+            approved=Count("pk", filter=Q(status=Sheet.Status.APPROVED)),
+        ).order_by()
+    }
+    lines: dict[int, list[UnitLine]] = {}
+    final = Result.objects.filter(snapshot__cluster_year_id__in=ids, snapshot__is_current=True).select_related(
+        "unit", "snapshot"
+    )
+    for r in final.order_by("rank", "unit__name"):
+        lines.setdefault(r.snapshot.cluster_year_id, []).append(
+            UnitLine(r.unit, None, r.rank, r.tied, r.total, r.band, True)
+        )
+    keys = ["official_total", "official_standard", "official_deduction"]
+    order = [F(keys[0]).desc(), F(keys[1]).desc(), F(keys[2]).asc()]
+    live = (
+        annotate_totals(
+            Sheet.objects.filter(cluster_year_id__in=[i for i in ids if i not in lines], status=Sheet.Status.APPROVED)
+        )
+        .select_related("unit")
+        .annotate(
+            rank=Window(Rank(), partition_by=[F("cluster_year_id")], order_by=order),
+            tie_size=Window(Count("pk"), partition_by=[F("cluster_year_id"), *[F(k) for k in keys]]),
+            band=band_case(),
+        )
+        .order_by("cluster_year_id", "rank", "unit__name")
+    )
+    for s in live:
+        lines.setdefault(s.cluster_year_id, []).append(
+            UnitLine(s.unit, None, s.rank, s.tie_size > 1, s.official_total, s.band, False)
+        )
+    summaries = []
+    for cluster in clusters:
+        cy = cluster.selected_years[0] if cluster.selected_years else None
+        row = progress.get(cy.pk, {}) if cy else {}
+        cluster_lines = lines.get(cy.pk, []) if cy else []
+        for line in cluster_lines:
+            line.cluster = cluster
+        summaries.append(
+            ClusterSummary(cluster, cy, cy.members if cy else [], row.get("submitted", 0), row.get("approved", 0),
+                           cluster_lines)
+        )
+    everyone = sorted((line for s in summaries for line in s.lines), key=lambda l: (-l.total, l.unit.name))
+    return summaries, everyone

@@ -28,7 +28,7 @@ from clusters.models import ClusterYear, Unit
 from clusters.selectors import members_ordered
 
 from .fields import PointsField
-from .models import ClusterYearSet, CriteriaSet, Criterion, Evidence, Score, ScoreEvent, Sheet
+from .models import ClusterYearSet, CriteriaSet, Criterion, Evidence, Result, Score, ScoreEvent, Sheet
 
 ZERO = Decimal("0.00")
 K = Criterion.Kind
@@ -159,3 +159,91 @@ def review_list(cluster_year: ClusterYear) -> list[dict]:
         }
         for m in members
     ]
+
+
+# --- results across years and clusters ------------------------------------------------------------
+
+
+def unit_results(unit: Unit) -> QuerySet:
+    """The unit's frozen results, one per closed year (current snapshots), oldest first."""
+    return (
+        Result.objects.filter(unit=unit, snapshot__is_current=True)
+        .select_related("snapshot__cluster_year__cluster")
+        .order_by("snapshot__cluster_year__year")
+    )
+
+
+@dataclass
+class CriterionChange:
+    code: str
+    title: str
+    before: Decimal
+    after: Decimal
+
+    @property
+    def change(self) -> Decimal:
+        return self.after - self.before
+
+
+def criteria_changes(unit: Unit, *, limit: int = 5) -> tuple[list[CriterionChange], list[CriterionChange], tuple]:
+    """
+    Between the unit's two latest approved sheets, the criteria (matched by code)
+    where its official points rose most and fell most; deductions count negative.
+    Returns (gains, losses, (earlier year, later year)).
+    """
+    sheets = list(
+        Sheet.objects.filter(unit=unit, status=Sheet.Status.APPROVED)
+        .select_related("cluster_year")
+        .order_by("-cluster_year__year")[:2]
+    )
+    if len(sheets) < 2:
+        return [], [], ()
+    later, earlier = sheets
+    points: dict[int, dict[str, tuple[str, Decimal]]] = {later.pk: {}, earlier.pk: {}}
+    for score in Score.objects.filter(sheet__in=sheets).select_related("criterion"):
+        sign = -1 if score.criterion.kind == K.DEDUCTION else 1
+        points[score.sheet_id][score.criterion.code] = (score.criterion.title, sign * (score.official_points or ZERO))
+    changes = [
+        CriterionChange(code, title, points[earlier.pk][code][1], value)
+        for code, (title, value) in points[later.pk].items()
+        if code in points[earlier.pk] and value != points[earlier.pk][code][1]
+    ]
+    gains = sorted((c for c in changes if c.change > 0), key=lambda c: (-c.change, c.code))[:limit]
+    losses = sorted((c for c in changes if c.change < 0), key=lambda c: (c.change, c.code))[:limit]
+    return gains, losses, (earlier.cluster_year.year, later.cluster_year.year)
+
+
+def period_results(superior, first: int, last: int) -> QuerySet:
+    """Frozen results of every cluster of ``superior`` from ``first`` to ``last``: one query."""
+    return (
+        Result.objects.filter(
+            snapshot__is_current=True,
+            snapshot__cluster_year__cluster__superior=superior,
+            snapshot__cluster_year__year__gte=first,
+            snapshot__cluster_year__year__lte=last,
+        )
+        .select_related("unit", "snapshot__cluster_year__cluster")
+        .order_by("snapshot__cluster_year__cluster__name", "snapshot__cluster_year__year", "rank", "unit__name")
+    )
+
+
+def period_table(results, span: list[int]) -> dict:
+    """
+    Arrange one fetched list of results as two tables over ``span``: per unit
+    (its cluster, rank, total and band each year) and per cluster (its leader
+    each year).
+    """
+    units: dict[int, dict] = {}
+    clusters: dict[int, dict] = {}
+    for r in results:
+        cy = r.snapshot.cluster_year
+        line = units.setdefault(r.unit_id, {"unit": r.unit, "years": {year: None for year in span}})
+        line["years"][cy.year] = r
+        entry = clusters.setdefault(cy.cluster_id, {"cluster": cy.cluster, "years": {year: [] for year in span}})
+        if r.rank == 1:
+            entry["years"][cy.year].append(r)
+    by_name = lambda item: item["unit"].name if "unit" in item else item["cluster"].name  # noqa: E731
+    return {
+        "unit_rows": sorted(units.values(), key=by_name),
+        "cluster_rows": sorted(clusters.values(), key=by_name),
+    }

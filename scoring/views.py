@@ -9,11 +9,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clusters.models import ClusterYear, Unit
-from clusters.permissions import cluster_years_visible_to
+from clusters.permissions import (
+    cluster_years_visible_to,
+    manages_cluster_year,
+    superiors_commanded_by,
+    units_staffed_by,
+    units_visible_to,
+)
+from clusters.selectors import years_of_superior
 
-from . import excel, permissions, selectors, services
-from .forms import ReopenForm, ReviewForm, SheetForm, UploadForm
+from . import charts, excel, exports, permissions, ranking, selectors, services
+from .forms import AmendForm, CloseScoringForm, ReopenForm, ReviewForm, SheetForm, UploadForm
 from .models import Evidence
+from .validators import format_points
 
 
 def _sheet_access(request: HttpRequest, cluster_year_pk: int, unit_pk: int) -> tuple[ClusterYear, Unit]:
@@ -234,3 +242,179 @@ def sheet_import(request: HttpRequest, cluster_year_pk: int, unit_pk: int) -> Ht
         return _page(request, cluster_year, unit, upload_errors=error.messages, status=409 if isinstance(error, services.SheetConflict) else 200)
     messages.success(request, _("The Excel file was imported; check the points and submit."))
     return redirect(_sheet_url(cluster_year, unit))
+
+
+# --- ranking, closing, amendments, exports -----------------------------------------------------
+
+
+def _ranking_access(request: HttpRequest, cluster_year_pk: int):
+    cluster_year = get_object_or_404(
+        cluster_years_visible_to(request.user).select_related("cluster__superior"), pk=cluster_year_pk
+    )
+    result = ranking.ranking_for(cluster_year)
+    manages = manages_cluster_year(request.user, cluster_year)
+    if not permissions.can_see_ranking(request.user, cluster_year, is_final=result.is_final, manages=manages):
+        raise PermissionDenied
+    return cluster_year, result, manages
+
+
+@require_GET
+@login_required
+def ranking_page(request: HttpRequest, cluster_year_pk: int) -> HttpResponse:
+    """The cluster's ranking: provisional (approved sheets) until scoring is closed, then the frozen results."""
+    cluster_year, result, manages = _ranking_access(request, cluster_year_pk)
+    can_close = permissions.can_close_scoring(request.user, cluster_year, manages=manages)
+    with_sheet = {row.unit.pk for row in result.rows if row.sheet_id}
+    # Managers open every sheet from the ranking; unit staff only their own unit's.
+    linkable = with_sheet if manages else with_sheet & set(units_staffed_by(request.user).values_list("pk", flat=True))
+    return render(
+        request,
+        "scoring/ranking.html",
+        {
+            "cluster_year": cluster_year,
+            "ranking": result,
+            "linkable": linkable,
+            "pending": ranking.pending_members(cluster_year) if not result.is_final else [],
+            "snapshots": cluster_year.snapshots.select_related("created_by"),
+            "close_form": CloseScoringForm() if can_close else None,
+        },
+    )
+
+
+@require_POST
+@login_required
+def close_scoring(request: HttpRequest, cluster_year_pk: int) -> HttpResponse:
+    cluster_year = get_object_or_404(
+        cluster_years_visible_to(request.user).select_related("cluster"), pk=cluster_year_pk
+    )
+    if not permissions.can_close_scoring(request.user, cluster_year):
+        raise PermissionDenied
+    form = CloseScoringForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the confirmation to close the scoring."))
+    else:
+        try:
+            snapshot = services.close_scoring(
+                cluster_year=cluster_year, by=request.user, now=timezone.now(), reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Scoring is closed; the results are frozen (checksum %(checksum)s).")
+                             % {"checksum": snapshot.checksum[:12]})
+    return redirect("scoring:ranking", cluster_year.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def sheet_amend(request: HttpRequest, cluster_year_pk: int, unit_pk: int) -> HttpResponse:
+    """A correction after closing: one official score, with its reason; a new snapshot replaces the current one."""
+    cluster_year, unit = _sheet_access(request, cluster_year_pk, unit_pk)
+    if not permissions.can_amend(request.user, cluster_year, unit):
+        raise PermissionDenied
+    sheet = get_object_or_404(cluster_year.sheets.select_related("criteria_set"), unit=unit)
+    form = AmendForm(request.POST or None, criteria=list(sheet.criteria_set.criteria.all()))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.amend_official_points(
+                sheet=sheet, criterion=form.leaves[form.cleaned_data["criterion"]], points=form.cleaned_data["points"],
+                reason=form.cleaned_data["reason"], by=request.user, now=timezone.now(),
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The score was amended and the results frozen again."))
+            return redirect("scoring:ranking", cluster_year.pk)
+    return render(request, "scoring/sheet_amend.html", {"cluster_year": cluster_year, "unit": unit, "form": form})
+
+
+EXPORT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+}
+
+
+@require_GET
+@login_required
+def results_export(request: HttpRequest, cluster_year_pk: int, document: str, fmt: str) -> HttpResponse:
+    """The ranking or the score summary table as xlsx, csv or PDF, from the same selectors as the pages."""
+    if document not in ("ranking", "summary") or fmt not in EXPORT_TYPES:
+        raise Http404
+    cluster_year, result, _manages = _ranking_access(request, cluster_year_pk)
+    source = result if document == "ranking" else exports.summary_table(cluster_year)
+    if fmt == "pdf":
+        render_pdf = exports.ranking_pdf if document == "ranking" else exports.summary_pdf
+        content = render_pdf(source, issued_by=cluster_year.cluster.name, date=timezone.localdate())
+    else:
+        content = getattr(exports, f"{document}_{fmt}")(source)
+    response = HttpResponse(content, content_type=EXPORT_TYPES[fmt])
+    name = "xep-hang" if document == "ranking" else "tong-hop-diem"
+    response["Content-Disposition"] = f'attachment; filename="{name}-{cluster_year.year}-{cluster_year.pk}.{fmt}"'
+    return response
+
+
+# --- the command's pages and a unit's results across years -------------------------------------
+
+
+def _superior_and_years(request: HttpRequest):
+    """The superior chosen in ?superior= among those the user commands (403 if none), and its years."""
+    superiors = superiors_commanded_by(request.user)
+    if not superiors.exists():
+        raise PermissionDenied
+    superior_id = request.GET.get("superior", "")
+    superior = get_object_or_404(superiors, pk=superior_id) if superior_id.isdigit() else superiors.first()
+    return superiors, superior, years_of_superior(superior)
+
+
+def _year_param(request: HttpRequest, name: str, default: int | None) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() and 2000 <= int(value) <= 2100 else default
+
+
+@require_GET
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """Every cluster of a superior in a year: members, chair, phase, progress, leader, bands; all units."""
+    superiors, superior, years = _superior_and_years(request)
+    year = _year_param(request, "year", years[0] if years else None)
+    if year is not None and year not in years:
+        years = sorted([*years, year], reverse=True)
+    summaries, units = ranking.command_overview(superior=superior, year=year) if year else ([], [])
+    context = {"superior": superior, "superiors": superiors, "year": year, "years": years,
+               "summaries": summaries, "units": units}
+    return render(request, "scoring/overview.html", context)
+
+
+@require_GET
+@login_required
+def period(request: HttpRequest) -> HttpResponse:
+    """A span of years (the five-year congress period by default): ranks, totals and bands per unit and cluster."""
+    superiors, superior, years = _superior_and_years(request)
+    last = _year_param(request, "to", years[0] if years else timezone.localdate().year)
+    first = _year_param(request, "from", last - 4)
+    first, last = min(first, last), max(first, last)
+    span = list(range(first, last + 1))
+    table = selectors.period_table(selectors.period_results(superior, first, last), span)
+    context = {"superior": superior, "superiors": superiors, "first": first, "last": last, "span": span, **table}
+    return render(request, "scoring/period.html", context)
+
+
+@require_GET
+@login_required
+def unit_results(request: HttpRequest, unit_pk: int) -> HttpResponse:
+    """A unit's totals, ranks and bands across years as charts, and where it gained or lost most."""
+    unit = get_object_or_404(units_visible_to(request.user).select_related("superior"), pk=unit_pk)
+    results = list(selectors.unit_results(unit))
+    series = [(str(r.snapshot.cluster_year.year), r) for r in results]
+    gains, losses, years = selectors.criteria_changes(unit)
+    context = {
+        "unit": unit,
+        "results": results,
+        "total_chart": charts.line_chart([(y, r.total) for y, r in series], low=0, fmt=format_points),
+        "rank_chart": charts.line_chart([(y, r.rank) for y, r in series], low=1, invert=True, fmt=str),
+        "gains": gains,
+        "losses": losses,
+        "compared_years": years,
+    }
+    return render(request, "scoring/unit_results.html", context)

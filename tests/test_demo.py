@@ -1,6 +1,7 @@
 """
 The demo (``manage.py load_demo``): the seed's story of Cụm Thi đua số 6, written
-through the services, loaded twice without a change, and every README account.
+through the services, with frozen results (and two visible ties) for 2022–2024,
+loaded twice without a change, and every README account.
 """
 
 import datetime
@@ -19,8 +20,8 @@ from django.utils import timezone
 from clusters.models import Cluster, ClusterYear, Membership, RoleAssignment, User
 from scoring import services
 from scoring.demo import DEMO_PASSWORD, load_demo
-from scoring.models import CriteriaSet, Criterion, Evidence, Score, ScoreEvent, Sheet
-from scoring.selectors import annotate_totals
+from scoring.models import CriteriaSet, Criterion, Evidence, Result, ResultSnapshot, Score, ScoreEvent, Sheet
+from scoring.ranking import ranking_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SD301, TQS = "Sư đoàn Bộ binh 301", "Trường Quân sự Bộ Tư lệnh"
@@ -30,6 +31,30 @@ CHAIRS = {
     2022: (PB452, "cumtruong6pb452"),
     2023: (HA_THANH, "cumtruong6hathanh"),
     2024: (SD301, "cumtruong6"),
+}
+
+D = Decimal
+# The frozen results of Cụm 6 (the current snapshot of each closed year), in rank order:
+# (unit, total, rank, tied, band, separated from the unit above by).
+FROZEN = {
+    2022: [
+        (HA_THANH, D("97.50"), 1, False, "excellent", ""),
+        (SD301, D("94.75"), 2, False, "excellent", "total"),
+        (PB452, D("93.75"), 3, True, "excellent", "total"),
+        (TQS, D("93.75"), 3, True, "excellent", "shared"),  # equal on every rule: "3="
+    ],
+    2023: [
+        (SD301, D("102.00"), 1, False, "excellent", ""),
+        (TQS, D("98.00"), 2, False, "excellent", "total"),
+        (HA_THANH, D("96.00"), 3, False, "excellent", "total"),
+        (PB452, D("96.00"), 4, False, "excellent", "standard"),  # same total, lower standard subtotal
+    ],
+    2024: [
+        (TQS, D("106.50"), 1, False, "excellent", ""),
+        (SD301, D("99.75"), 2, False, "excellent", "total"),
+        (PB452, D("94.00"), 3, False, "excellent", "total"),
+        (HA_THANH, D("91.75"), 4, False, "excellent", "total"),
+    ],
 }
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +72,17 @@ def cluster_6() -> Cluster:
 
 def every_model_count() -> dict[str, int]:
     return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+def frozen(year: int) -> list[tuple]:
+    """The current snapshot's results of Cụm 6 in ``year``, by rank then unit name."""
+    results = Result.objects.filter(
+        snapshot__cluster_year__cluster=cluster_6(),
+        snapshot__cluster_year__year=year,
+        snapshot__is_current=True,
+    ).select_related("unit")
+    rows = [(r.unit.name, r.total, r.rank, r.tied, r.band, r.separated_by) for r in results]
+    return sorted(rows, key=lambda row: (row[2], row[0]))
 
 
 def test_loader_is_idempotent():
@@ -67,6 +103,55 @@ def test_loader_is_idempotent():
     }
     assert first["score events"] == ScoreEvent.objects.count() > 14 * 26
     assert Membership.objects.count() == 4 * 4 + 2 * 3
+    assert (after_first["scoring.ResultSnapshot"], after_first["scoring.Result"]) == (3, 3 * 4)
+    assert after_first["clusters.PhaseChange"] == 3 * 4 + 1 + 5  # Cụm 6 2022–2025, Cụm 7 2023–2024
+
+
+def test_closed_years_of_cluster_6_have_frozen_results():
+    load_demo()
+    for year, expected in FROZEN.items():
+        assert frozen(year) == expected, year
+
+
+def test_each_closed_year_has_one_current_snapshot_frozen_by_its_chairs_officer():
+    load_demo()
+    c6 = cluster_6()
+    for year, (_chair, officer) in CHAIRS.items():
+        cy = c6.years.get(year=year)
+        snapshots = list(cy.snapshots.all())
+        assert [(s.number, s.is_current) for s in snapshots] == [(1, True)], year
+        snapshot = snapshots[0]
+        assert snapshot.created_by.username == officer
+        assert snapshot.criteria_set == cy.criteria_link.criteria_set
+        assert str(year) in snapshot.reason and len(snapshot.checksum) == 64
+        # Frozen when the scoring closed, the day the year entered the conference.
+        entered = cy.phase_changes.get(to_phase="conference")
+        assert (entered.changed_at, entered.changed_by.username) == (snapshot.created_at, officer)
+        assert ranking_for(cy).is_final
+    # 2025 is still scoring; Cụm 7 closed 2023 without sheets, hence without results.
+    assert not ResultSnapshot.objects.filter(cluster_year__year=2025).exists()
+    assert not ResultSnapshot.objects.filter(cluster_year__cluster__name="Cụm Thi đua số 7").exists()
+    c7 = Cluster.objects.get(name="Cụm Thi đua số 7")
+    assert list(c7.years.order_by("year").values_list("year", "phase")) == [
+        (2023, "closed"), (2024, "scoring"),
+    ]
+
+
+def test_the_frozen_rankings_show_a_shared_rank_and_a_tie_broken_by_the_standard_subtotal():
+    load_demo()
+    c6 = cluster_6()
+    y2022 = ranking_for(c6.years.get(year=2022)).rows
+    assert [(r.unit.name, r.rank_display) for r in y2022] == [
+        (HA_THANH, "1"), (SD301, "2"), (PB452, "3="), (TQS, "3="),
+    ]
+    assert (y2022[3].separated_by, y2022[3].gap) == ("shared", D("0.00"))
+    assert (y2022[2].standard, y2022[2].deduction) == (y2022[3].standard, y2022[3].deduction)
+    y2023 = ranking_for(c6.years.get(year=2023)).rows
+    assert [r.rank_display for r in y2023] == ["1", "2", "3", "4"]
+    third, fourth = y2023[2], y2023[3]
+    assert (third.unit.name, fourth.unit.name) == (HA_THANH, PB452)
+    assert third.total == fourth.total and third.standard > fourth.standard
+    assert (fourth.separated_by, fourth.gap) == ("standard", D("0.00"))
 
 
 def test_the_seed_story_years_chairs_and_phases():
@@ -138,25 +223,25 @@ def test_criteria_sets_of_2022_cloned_for_each_year():
     }
 
 
-def test_in_2024_the_military_school_leads_on_official_points():
+def test_in_2024_the_military_school_leads_on_the_frozen_results():
     load_demo()
-    sheets = annotate_totals(Sheet.objects.filter(cluster_year=cluster_6().years.get(year=2024)))
-    ranking = [(s.unit.name, s.official_total) for s in sheets.order_by("-official_total")]
-    assert ranking == [
-        (TQS, Decimal("106.50")),
-        (SD301, Decimal("99.75")),
-        (PB452, Decimal("94.00")),
-        (HA_THANH, Decimal("91.75")),
+    assert [(name, total, rank) for name, total, rank, *_ in frozen(2024)] == [
+        (TQS, Decimal("106.50"), 1),
+        (SD301, Decimal("99.75"), 2),
+        (PB452, Decimal("94.00"), 3),
+        (HA_THANH, Decimal("91.75"), 4),
     ]
 
 
 def test_the_leader_of_each_year_chairs_the_next_and_the_runner_up_vice_chairs():
-    """The cluster's policy (leader becomes chair, runner-up vice chair) holds in the demo's numbers."""
+    """The cluster's policy (leader becomes chair, runner-up vice chair) holds in the frozen results."""
     load_demo()
     c6 = cluster_6()
     for year in (2022, 2023, 2024):
-        sheets = annotate_totals(Sheet.objects.filter(cluster_year=c6.years.get(year=year)))
-        top_two = [s.unit.name for s in sheets.order_by("-official_total")[:2]]
+        results = frozen(year)
+        # Clear places: one leader, one runner-up, neither tied.
+        assert [(rank, tied) for _n, _t, rank, tied, *_ in results[:2]] == [(1, False), (2, False)], year
+        top_two = [name for name, *_ in results[:2]]
         following = c6.years.get(year=year + 1)
         assert top_two == [following.memberships.get(role=r).unit.name for r in ("chair", "vice_chair")], year
 

@@ -65,7 +65,14 @@ def test_vietnamese_catalogue_is_complete():
 def test_vietnamese_catalogue_keeps_placeholders():
     po = polib.pofile(str(ROOT / "locale/vi/LC_MESSAGES/django.po"))
     placeholder = re.compile(r"%\(\w+\)s")
-    assert [e.msgid for e in po if sorted(placeholder.findall(e.msgid)) != sorted(placeholder.findall(e.msgstr))] == []
+
+    def translations(entry):
+        return list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+
+    assert [
+        e.msgid for e in po for text in translations(e)
+        if sorted(set(placeholder.findall(e.msgid))) != sorted(set(placeholder.findall(text)))
+    ] == []
 
 
 @pytest.mark.django_db

@@ -19,7 +19,6 @@ OK, REDIRECT, FORBIDDEN, HIDDEN, NOT_ALLOWED = 200, 302, 403, 404, 405
 def url_for(name: str, world) -> str:
     return {
         "home": lambda: reverse("home"),
-        "clusters:overview": lambda: reverse("clusters:overview") + f"?superior={world.superior.pk}",
         "clusters:cluster-detail": lambda: reverse("clusters:cluster-detail", args=[world.c6.pk]),
         "clusters:clusteryear-detail": lambda: reverse("clusters:clusteryear-detail", args=[world.y6.pk]),
         "clusters:clusteryear-advance": lambda: reverse("clusters:clusteryear-advance", args=[world.y6.pk]),
@@ -32,10 +31,6 @@ def url_for(name: str, world) -> str:
 MATRIX = {
     "home": {
         "GET": [LOGIN, OK, OK, OK, OK, OK, OK, OK, OK],
-        "POST": [NOT_ALLOWED] * 9,
-    },
-    "clusters:overview": {
-        "GET": [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, HIDDEN, OK],
         "POST": [NOT_ALLOWED] * 9,
     },
     "clusters:cluster-detail": {
@@ -116,31 +111,6 @@ def test_advance_closed_year_forbidden(client_as, world):
     assert response.status_code == FORBIDDEN
 
 
-def test_overview_lists_every_cluster_of_the_superior_with_chair_vice_and_phase(client_as, world):
-    response = client_as("command").get(url_for("clusters:overview", world) + "&year=2024")
-    rows = [
-        (c.name, [m.unit.name for m in c.selected_years[0].members], c.selected_years[0].phase)
-        for c in response.context["clusters"]
-    ]
-    assert rows == [
-        ("Cụm 6", ["Đơn vị A", "Đơn vị B", "Đơn vị C"], "planning"),
-        ("Cụm 7", ["Đơn vị D", "Đơn vị E"], "planning"),
-    ]
-    html = response.content.decode()
-    assert "Cụm 9" not in html
-    assert "Lập kế hoạch" in html
-
-
-def test_overview_year_without_records_says_not_opened(client_as, world):
-    response = client_as("command").get(url_for("clusters:overview", world) + "&year=2030")
-    assert "Chưa mở năm 2030." in response.content.decode()
-
-
-def test_overview_garbage_parameters_fall_back_to_defaults(client_as, world):
-    response = client_as("command").get(reverse("clusters:overview") + "?superior=abc&year=xyz")
-    assert (response.status_code, response.context["superior"], response.context["year"]) == (200, world.superior, 2024)
-
-
 def test_cluster_page_shows_chair_history_newest_first(client_as, world):
     older = ClusterYearFactory(cluster=world.c6, year=2023, phase="closed")
     MembershipFactory(cluster_year=older, unit=world.units["C"], role="chair")
@@ -179,17 +149,6 @@ def grow(world, n: int) -> None:
         MembershipFactory(cluster_year=cy, unit=UnitFactory(superior=world.superior))
         older = ClusterYearFactory(cluster=world.c6, year=2020 + i)
         MembershipFactory(cluster_year=older, unit=world.units["B"], role="chair")
-
-
-@pytest.mark.parametrize("item_count", [1, 3])
-def test_overview_query_count(client, django_assert_num_queries, item_count):
-    world = make_world()
-    grow(world, item_count)
-    client.force_login(world.users["command"])
-    # session, user, superiors exist, first superior, superior, years, clusters, cluster years, members
-    with django_assert_num_queries(9):
-        response = client.get(reverse("clusters:overview") + "?year=2024")
-    assert len(response.context["clusters"]) == item_count + 1
 
 
 @pytest.mark.parametrize("item_count", [1, 3])
