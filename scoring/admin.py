@@ -8,16 +8,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from clusters import admin as cluster_admin
 from clusters.models import ClusterYear, Membership
 
-from . import services
+from . import ranking, services
 from .models import ClusterYearSet, CriteriaSet, Criterion, Sheet
 from .validators import format_points
 
+TALLY = _("%(year)s: provisional leader %(leaders)s; %(approved)s sheets approved, %(pending)s members pending.")
+CLOSED = _("scoring closed, results frozen (checksum %(checksum)s).")
 SCALE_MISMATCH = _("The standard maxima add up to %(total)s, not the declared scale of %(scale)s.")
 
 
@@ -228,10 +232,45 @@ def open_next_year(modeladmin, request, queryset):
             modeladmin.message_user(request, str(created), messages.SUCCESS)
 
 
+@admin.action(description=_("Show the provisional tally"))
+def provisional_tally(modeladmin, request, queryset):
+    for cluster_year in queryset.select_related("cluster"):
+        result = ranking.live_ranking(cluster_year)
+        leaders = ", ".join(f"{row.unit.name} ({format_points(row.total)})" for row in result.rows if row.rank == 1)
+        modeladmin.message_user(request, TALLY % {
+            "year": cluster_year, "leaders": leaders or "—", "approved": len(result.rows), "pending": result.pending,
+        }, messages.INFO)
+
+
+@admin.action(description=_("Close the scoring (freeze the results)"))
+def close_scoring(modeladmin, request, queryset):
+    """Asks for confirmation first, then closes each year through the service and says what happened to it."""
+    queryset = queryset.select_related("cluster")
+    if request.POST.get("confirm") != "yes":
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": _("Close the scoring"),
+            "previews": [(cy, ranking.live_ranking(cy)) for cy in queryset],
+            "selected": [cy.pk for cy in queryset],
+            "opts": modeladmin.model._meta,
+        }
+        return TemplateResponse(request, "admin/scoring/close_scoring_confirm.html", context)
+    for cluster_year in queryset:
+        try:
+            snapshot = services.close_scoring(cluster_year=cluster_year, by=request.user, now=timezone.now(),
+                                              reason=str(_("Closed in the admin")))
+        except ValidationError as error:
+            modeladmin.message_user(request, f"{cluster_year}: {' '.join(error.messages)}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{cluster_year}: {CLOSED % {'checksum': snapshot.checksum[:12]}}",
+                                    messages.SUCCESS)
+    return None
+
+
 admin.site.unregister(ClusterYear)
 
 
 @admin.register(ClusterYear)
 class ClusterYearAdmin(cluster_admin.ClusterYearAdmin):
     inlines = [*cluster_admin.ClusterYearAdmin.inlines, CriteriaLinkInline]
-    actions = [cluster_admin.advance_phase, open_next_year]
+    actions = [cluster_admin.advance_phase, provisional_tally, close_scoring, open_next_year]

@@ -61,6 +61,7 @@ def _page(request, cluster_year, unit, *, form=None, status=200, conflict=None, 
             "upload_form": UploadForm(initial={"version": sheet.version if sheet else 0}) if can_fill else None,
             "upload_errors": upload_errors,
             "can_review": sheet is not None and permissions.can_review(request.user, cluster_year, unit),
+            "can_amend": sheet is not None and permissions.can_amend(request.user, cluster_year, unit),
         },
         status=status,
     )

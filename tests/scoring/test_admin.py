@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from clusters.models import ClusterYear
-from scoring.models import ClusterYearSet, CriteriaSet, Criterion
+from scoring.models import ClusterYearSet, CriteriaSet, Criterion, ResultSnapshot
 from tests.clusters.test_admin import year_form
 from tests.factories import attach, make_criteria_set
 
@@ -107,3 +107,40 @@ def test_admin_open_next_year_action_carries_the_set(admin_client_, world):
 def test_admin_sheet_list_is_read_only(admin_client_, world):
     assert admin_client_.get(reverse("admin:scoring_sheet_changelist")).status_code == 200
     assert admin_client_.get(reverse("admin:scoring_sheet_add")).status_code == 403
+
+
+def approved_year(world):
+    from tests.scoring.test_ranking import approved
+
+    criteria_set = make_criteria_set(superior=world.superior)
+    attach(world.y6, criteria_set)
+    ClusterYear.objects.filter(pk=world.y6.pk).update(phase="review")
+    world.criteria_set = criteria_set
+    for name, total in (("A", "40"), ("B", "30")):
+        approved(world, world.units[name], {"1.1": total})
+    return world
+
+
+def test_admin_provisional_tally_action(admin_client_, world):
+    approved_year(world)
+    response = admin_client_.post(reverse("admin:clusters_clusteryear_changelist"),
+                                  {"action": "provisional_tally", "_selected_action": [world.y6.pk]}, follow=True)
+    assert "Cụm 6 – 2024: dẫn đầu tạm thời Đơn vị A (40); 2 phiếu đã duyệt, 1 thành viên chưa xong." in response.content.decode()
+
+
+def test_admin_close_scoring_asks_then_reports_each_year(admin_client_, world):
+    from tests.scoring.test_ranking import approved
+
+    approved_year(world)
+    approved(world, world.units["C"], {"1.1": "20"})
+    url = reverse("admin:clusters_clusteryear_changelist")
+    selected = {"action": "close_scoring", "_selected_action": [world.y6.pk, world.y7.pk]}
+    confirm = admin_client_.post(url, selected)
+    html = confirm.content.decode()
+    assert confirm.status_code == 200 and "Đơn vị A" in html and 'name="confirm" value="yes"' in html
+    assert not ResultSnapshot.objects.exists()
+    response = admin_client_.post(url, {**selected, "confirm": "yes"}, follow=True)
+    html = response.content.decode()
+    snapshot = ResultSnapshot.objects.get()
+    assert f"Cụm 6 – 2024: đã khóa sổ chấm điểm, kết quả đã chốt (mã kiểm tra {snapshot.checksum[:12]})." in html
+    assert "Cụm 7 – 2024: Chỉ khóa sổ chấm điểm trong giai đoạn tự chấm điểm hoặc thẩm định (hiện là: Lập kế hoạch)." in html
