@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class AwardsConfig(AppConfig):
     name = "awards"
-    verbose_name = _("Awards")
+    verbose_name = _("Conference and awards")

@@ -1,1 +1,202 @@
+"""
+The year-end conference: the leader vote (suy tôn) and the conference record
+that hands over the chair.
 
+Secrecy by construction: in a secret vote each ballot only increments the
+counters of its candidates (``Candidate.agree`` …) and adds a
+``Participation`` row saying that the unit voted. No row holds a unit's
+choice, so no id, ordering or timestamp can link a voter to a choice. An open
+vote also keeps ``OpenChoice`` rows (who chose what), as open voting means.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from clusters.models import Cluster, ClusterYear, Unit
+from scoring.fields import PointsField
+
+
+class VoteRules(models.Model):
+    """A cluster's rules for the leader vote; clusters without a row use the defaults."""
+
+    class Denominator(models.TextChoices):
+        MEMBERS = "members", _("All members")
+        PRESENT = "present", _("Members present")
+
+    class TieRule(models.TextChoices):
+        HIGHER_TOTAL = "higher_total", _("The higher frozen total")
+        SUPERIOR = "superior", _("The superior decides")
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="vote_rules", verbose_name=_("cluster"))
+    threshold = models.PositiveSmallIntegerField(
+        _("threshold (%)"), default=50, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    threshold_inclusive = models.BooleanField(
+        _("reaching the threshold is enough"), default=False,
+        help_text=_("Off: more than the threshold is needed (more than 50%). On: at least the threshold (80% or more)."),
+    )
+    denominator = models.CharField(_("counted against"), max_length=20, choices=Denominator.choices,
+                                   default=Denominator.MEMBERS)
+    secret = models.BooleanField(_("secret ballot"), default=True)
+    self_vote = models.BooleanField(_("a unit may vote for itself"), default=True)
+    tie_rule = models.CharField(_("when candidates stay tied"), max_length=20, choices=TieRule.choices,
+                                default=TieRule.HIGHER_TOTAL)
+
+    class Meta:
+        verbose_name = _("vote rules")
+        verbose_name_plural = _("vote rules")
+        constraints = [
+            models.CheckConstraint(condition=Q(threshold__gte=1) & Q(threshold__lte=100),
+                                   name="awards_voterules_threshold_percent"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.cluster)
+
+
+class Vote(models.Model):
+    """One round of the leader vote of a cluster year. The rules are copied in when the round opens."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class Mode(models.TextChoices):
+        ELECTRONIC = "electronic", _("Ballots in the browser")
+        PAPER = "paper", _("Paper ballots, counted tallies entered")
+
+    class Outcome(models.TextChoices):
+        ACCLAIMED = "acclaimed", _("Acclaimed")
+        RUNOFF = "runoff", _("No candidate passed: a runoff round is needed")
+        SUPERIOR = "superior", _("Tied: the superior decides")
+
+    cluster_year = models.ForeignKey(ClusterYear, on_delete=models.PROTECT, related_name="votes",
+                                     verbose_name=_("cluster year"))
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
+    reason = models.TextField(_("reason of the round"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    mode = models.CharField(_("mode"), max_length=20, choices=Mode.choices, default=Mode.ELECTRONIC)
+    threshold = models.PositiveSmallIntegerField(_("threshold (%)"))
+    threshold_inclusive = models.BooleanField(_("reaching the threshold is enough"))
+    denominator = models.CharField(_("counted against"), max_length=20, choices=VoteRules.Denominator.choices)
+    secret = models.BooleanField(_("secret ballot"))
+    self_vote = models.BooleanField(_("a unit may vote for itself"))
+    tie_rule = models.CharField(_("when candidates stay tied"), max_length=20, choices=VoteRules.TieRule.choices)
+    present = models.ManyToManyField(Unit, related_name="+", blank=True, verbose_name=_("members present"))
+    ballots_issued = models.PositiveSmallIntegerField(_("ballots issued"), null=True, blank=True)
+    ballots_returned = models.PositiveSmallIntegerField(_("ballots returned"), null=True, blank=True)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(_("opened at"))
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True,
+                                  blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    leader = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("acclaimed leading unit"))
+    explanation = models.TextField(_("explanation"), blank=True)
+    decision_number = models.CharField(_("superior's decision number"), max_length=50, blank=True)
+    decision_date = models.DateField(_("superior's decision date"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["cluster_year", "round"]
+        verbose_name = _("leader vote")
+        verbose_name_plural = _("leader votes")
+        constraints = [
+            models.UniqueConstraint(fields=["cluster_year", "round"], name="awards_vote_unique_round"),
+            models.UniqueConstraint(fields=["cluster_year"], condition=Q(status="open"),
+                                    name="awards_vote_one_open_round"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_year} – {self.round}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Candidate(models.Model):
+    """A unit on the ballot, with the counters its ballots increment (written only by ``awards.services``)."""
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="candidates")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
+    frozen_total = PointsField(_("frozen total"))
+    frozen_rank = models.PositiveSmallIntegerField(_("frozen rank"))
+    added_reason = models.TextField(_("why the conference added it"), blank=True)
+    agree = models.PositiveSmallIntegerField(_("agree"), default=0)
+    disagree = models.PositiveSmallIntegerField(_("disagree"), default=0)
+    blank = models.PositiveSmallIntegerField(_("blank"), default=0)
+    passed = models.BooleanField(_("passed"), default=False)
+
+    class Meta:
+        ordering = ["vote", "frozen_rank", "unit__name"]
+        verbose_name = _("candidate")
+        verbose_name_plural = _("candidates")
+        constraints = [
+            models.UniqueConstraint(fields=["vote", "unit"], name="awards_candidate_once_per_vote"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.unit)
+
+
+class Participation(models.Model):
+    """That a unit has voted in a round: the roll of turnout, kept apart from any choice."""
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="participations")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
+        constraints = [
+            models.UniqueConstraint(fields=["vote", "unit"], name="awards_participation_one_ballot_per_unit"),
+        ]
+
+
+class OpenChoice(models.Model):
+    """Open ballots only: what a unit chose for a candidate."""
+
+    class Choice(models.TextChoices):
+        AGREE = "agree", _("Agree")
+        DISAGREE = "disagree", _("Disagree")
+        BLANK = "blank", _("Blank")
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="open_choices")
+    voter = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="open_choices")
+    choice = models.CharField(max_length=10, choices=Choice.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["voter", "candidate"], name="awards_openchoice_once"),
+        ]
+
+
+class Conference(models.Model):
+    """The year-end conference as recorded when it is finished (``services.finish_conference``)."""
+
+    cluster_year = models.OneToOneField(ClusterYear, on_delete=models.PROTECT, related_name="conference",
+                                        verbose_name=_("cluster year"))
+    held_on = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=200)
+    presiding = models.CharField(_("presiding officer"), max_length=200)
+    leader = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                               verbose_name=_("acclaimed leading unit"))
+    next_chair = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("next chair"))
+    next_vice_chair = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                                        verbose_name=_("next vice chair"))
+    chair_basis = models.CharField(_("basis of the chair"), max_length=20, choices=ClusterYear.ChairBasis.choices)
+    override_reason = models.TextField(_("why the policy's choice was overridden"), blank=True)
+    finished_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    finished_at = models.DateTimeField(_("finished at"))
+
+    class Meta:
+        verbose_name = _("conference")
+        verbose_name_plural = _("conferences")
+
+    def __str__(self) -> str:
+        return str(self.cluster_year)
