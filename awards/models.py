@@ -36,7 +36,7 @@ class VoteRules(models.Model):
     )
     threshold_inclusive = models.BooleanField(
         _("reaching the threshold is enough"), default=False,
-        help_text=_("Off: more than the threshold is needed (more than 50%). On: at least the threshold (80% or more)."),
+        help_text=_("Off: more than the threshold is needed (more than half). On: the threshold is enough (80 in 100 or more)."),
     )
     denominator = models.CharField(_("counted against"), max_length=20, choices=Denominator.choices,
                                    default=Denominator.MEMBERS)

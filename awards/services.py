@@ -106,6 +106,8 @@ def prepare_vote(
     cluster_year = _lock_year(cluster_year)
     if cluster_year.votes.filter(status=Vote.Status.OPEN).exists():
         raise ValidationError(ROUND_OPEN)
+    if cluster_year.votes.exists():  # later rounds are runoffs (``open_runoff``, with a reason)
+        raise ValidationError(NO_RUNOFF)
     snapshot = _current_snapshot(cluster_year)
     results = {r.unit_id: r for r in snapshot.results.select_related("unit")}
     errors = [ADD_REASON % {"unit": unit} for unit, reason in extra if not reason.strip()]
@@ -145,6 +147,10 @@ def open_runoff(*, vote: Vote, reason: str, by: User, now: datetime.datetime) ->
     if not reason.strip():
         raise ValidationError({"reason": [str(RUNOFF_REASON)]})
     cluster_year = _lock_year(vote.cluster_year)
+    if cluster_year.votes.filter(status=Vote.Status.OPEN).exists():
+        raise ValidationError(ROUND_OPEN)
+    if cluster_year.votes.filter(round__gt=vote.round).exists():
+        raise ValidationError(NO_RUNOFF)
     results = {r.unit_id: r for r in _current_snapshot(cluster_year).results.all()}
     chosen = [(c.unit, c.added_reason) for c in vote.candidates.select_related("unit")]
     return _open_round(cluster_year, vote.round + 1, reason.strip(), chosen, results, mode=vote.mode,
@@ -294,6 +300,7 @@ def close_vote(*, vote: Vote, by: User, now: datetime.datetime) -> Vote:
 @transaction.atomic
 def record_superior_decision(*, vote: Vote, unit: Unit, number: str, date: datetime.date) -> Vote:
     vote = Vote.objects.select_for_update().get(pk=vote.pk)
+    _lock_year(vote.cluster_year)  # a closed year is read-only
     if vote.outcome != Vote.Outcome.SUPERIOR or vote.leader_id is not None:
         raise ValidationError(NOT_SUPERIOR_CASE)
     if not number.strip() or date is None:
@@ -374,9 +381,10 @@ def finish_conference(
     policy's, or the officer's override with a reason or a decision), hand over
     on ``held_on`` and close this year. Returns next year's cluster year.
     """
-    cluster_year = _lock_year(cluster_year)
-    if Conference.objects.filter(cluster_year=cluster_year).exists():
+    cluster_year = ClusterYear.objects.select_for_update().select_related("cluster").get(pk=cluster_year.pk)
+    if Conference.objects.filter(cluster_year=cluster_year).exists():  # before the phase, which it closed
         raise ValidationError(CONFERENCE_DONE)
+    cluster_year = _lock_year(cluster_year)
     if cluster_year.votes.filter(status=Vote.Status.OPEN).exists():
         raise ValidationError(ROUND_OPEN)
     leader = decided_leader(cluster_year)

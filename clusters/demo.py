@@ -1,15 +1,17 @@
 """
 The demo, clusters part: Cụm Thi đua số 6 of the Hanoi Capital Command as in
-the seed article (../shared/seed), with its four units and its years 2022–2024
-(2024 chaired by Sư đoàn Bộ binh 301); plus Cụm Thi đua số 7 so that overviews
-and permissions have something to separate. Chairs and decisions before 2024
-and all of cluster 7 are invented for the demo.
+the seed article (../shared/seed), with its four units and its first year,
+2022 (chaired by Trung đoàn Pháo binh 452 on the superior's decision); plus
+Cụm Thi đua số 7 (2023 and 2024) so that overviews and permissions have
+something to separate. Chairs and decisions before 2024 and all of cluster 7
+are invented for the demo.
 
-This part creates the units, the clusters, the accounts and the cluster years
-in the planning phase. ``scoring.demo`` (the app above) drives those years
-through their phases, fills the sheets and opens 2025; ``manage.py load_demo``
-runs both. Loading is idempotent: a cluster that already has years is left as
-it is, and so is every existing account.
+This part creates the units, the clusters, the accounts and the first cluster
+years in the planning phase. ``scoring.demo`` attaches the criteria sets and
+fills the sheets; ``awards.demo`` drives Cụm 6 year by year — each conference
+opens the next year (2023, 2024, 2025) with the chair it hands over to — and
+is what ``manage.py load_demo`` runs. Loading is idempotent: a cluster that
+already has years is left as it is, and so is every existing account.
 """
 
 import datetime
@@ -50,10 +52,9 @@ CLUSTERS = {
     CLUSTER_6: (
         [SD301, TQS, HA_THANH, PB452],
         [
+            # 2023 and 2024 are opened by the conference of the year before (``awards.demo``).
             DemoYear(2022, PB452, HA_THANH, ClusterYear.ChairBasis.DECISION,
                      ("1968/QĐ-BTL", datetime.date(2021, 12, 20))),
-            DemoYear(2023, HA_THANH, SD301, handover=datetime.date(2022, 11, 10)),
-            DemoYear(2024, SD301, TQS, handover=datetime.date(2023, 11, 8)),
         ],
     ),
     CLUSTER_7: (
@@ -119,7 +120,8 @@ def load() -> ClusterDemo:
     """
     Create what is missing of the clusters part. A cluster's years are created
     (in planning) only when the cluster has none yet; they are returned in
-    ``new_years`` for ``scoring.demo`` to walk through the cycle.
+    ``new_years`` for ``scoring.demo`` and ``awards.demo`` to walk through the
+    cycle.
     """
     users = _Users()
     admin = users.get("admin", full_name="Quản trị viên Ban Thi đua", is_superuser=True)

@@ -14,4 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("clusters.urls")),
     path("", include("scoring.urls")),
+    path("", include("awards.urls")),
 ]

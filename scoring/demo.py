@@ -1,34 +1,35 @@
 """
 The demo, scoring part: the scoring story of Cụm Thi đua số 6 (../shared/seed).
 
-On top of ``clusters.demo`` (units, clusters, accounts, cluster years in
-planning) this part:
+On top of ``clusters.demo`` (units, clusters, accounts, the first cluster
+years in planning) this part gives ``awards.demo``, which drives the years in
+order, the scoring steps:
 
-- writes the criteria set of Bộ Tư lệnh Thủ đô Hà Nội for 2022 (six groups
-  of standard criteria adding up to 100, a group of bonus items capped at 10,
-  a group of deductions capped at 10) and clones it for 2023, 2024 and 2025;
-- walks Cụm 6 through 2022, 2023 and 2024: every member fills and submits its
-  sheet as its unit staff, the cluster officer of the year's chair reviews (the
-  chair unit's own sheet goes to the command officer ``btl``), changes a few
-  points with a reason, approves every sheet and closes the scoring, which
-  freezes the results (snapshot 1, with ranks, ties and bands); the year then
-  goes from the conference to closed. Each year's leader chairs the next year
-  and the runner-up is vice chair; 2022 has a full tie for third place ("3=")
-  and 2023 a tie on total separated by the standard subtotal. In 2024
-  Trường Quân sự Bộ Tư lệnh leads on official points and Sư đoàn Bộ binh 301
-  comes second, as the conference of 1 November 2024 acclaimed the School and
-  handed it the chair;
-- opens 2025 with the School as chair and Sư đoàn 301 as vice chair, open for
-  self-assessment for 30 days from the day the demo is first loaded: Công ty
-  Hà Thành has a draft, Sư đoàn 301 has submitted, the two others have not
-  started;
-- gives Cụm 7 the 2023 and 2024 sets, without sheets (2023 closed without
-  results).
+- ``criteria_sets``: the criteria set of Bộ Tư lệnh Thủ đô Hà Nội for 2022
+  (six groups of standard criteria adding up to 100, a group of bonus items
+  capped at 10, a group of deductions capped at 10), cloned for 2023, 2024 and
+  2025 (the conference that opens a year gives it the clone of the year
+  before);
+- ``Story.score_year``: one year of Cụm 6 from planning to the conference:
+  every member fills and submits its sheet as its unit staff, the cluster
+  officer of the year's chair reviews (the chair unit's own sheet goes to the
+  command officer ``btl``), changes a few points with a reason, approves every
+  sheet and closes the scoring, which freezes the results (snapshot 1, with
+  ranks, ties and bands). 2022 has a full tie for third place ("3=") and 2023
+  a tie on total separated by the standard subtotal. In 2024 Trường Quân sự
+  Bộ Tư lệnh leads on official points and Sư đoàn Bộ binh 301 comes second,
+  as the conference of 1 November 2024 acclaimed the School and handed it the
+  chair;
+- ``Story.open_year``: 2025 (opened by the 2024 conference with the School as
+  chair and Sư đoàn 301 as vice chair) open for self-assessment for 30 days
+  from the day the demo is first loaded: Công ty Hà Thành has a draft, Sư đoàn
+  301 has submitted, the two others have not started;
+- ``Story.cluster_7``: Cụm 7 gets the 2023 and 2024 sets, without sheets
+  (2023 closed without results).
 
 Every write goes through ``clusters.services`` and ``scoring.services`` as the
 demo account that would make it, at a time inside the year, so the trail is
-real. Points are fixed (no randomness). Loading is idempotent: a cluster whose
-years already exist is left as it is.
+real. Points are fixed (no randomness).
 """
 
 import datetime
@@ -36,19 +37,18 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import timezone
 
 from clusters import demo as cluster_demo
 from clusters import services as cluster_services
-from clusters.demo import CLUSTER_6, CLUSTER_7, DEMO_PASSWORD, HA_THANH, PB452, SD301, TQS
-from clusters.models import Cluster, ClusterYear, Superior, Unit, User
+from clusters.demo import DEMO_PASSWORD, HA_THANH, PB452, SD301, TQS
+from clusters.models import Cluster, ClusterYear, Membership, Superior, Unit, User
 
 from . import services
 from .models import CriteriaSet, Criterion, Evidence, Score, ScoreEvent, Sheet
 from .services import Entry
 
-__all__ = ["DEMO_PASSWORD", "load_demo"]
+__all__ = ["DEMO_PASSWORD", "Story", "counts", "criteria_sets", "deadlines"]
 
 K = Criterion.Kind
 D = Decimal
@@ -252,7 +252,6 @@ OFFICERS = {
     PB452: "cumtruong6pb452", HA_THANH: "cumtruong6hathanh", SD301: "cumtruong6", TQS: "cumtruong6tqs",
 }
 STAFF = {SD301: "sd301", TQS: "tqs", HA_THANH: "hathanh", PB452: "pb452"}
-CHAIRS_6 = {2022: PB452, 2023: HA_THANH, 2024: SD301}
 ORDER_6 = [SD301, TQS, HA_THANH, PB452]  # the order in which the members submit and are reviewed
 
 PHASE_REASONS = {
@@ -260,15 +259,17 @@ PHASE_REASONS = {
     "review": "Hết hạn tự chấm điểm; Cụm trưởng thẩm định bảng điểm các đơn vị.",
     "conference": "Hoàn thành thẩm định; chốt kết quả chấm điểm trình Hội nghị tổng kết công tác thi đua, "
                   "khen thưởng năm {year}.",
-    "closed": "Đã tổ chức hội nghị tổng kết công tác thi đua, khen thưởng năm {year}.",
 }
-CLOSING_2024 = (
-    "Hội nghị tổng kết chiều 01/11/2024 suy tôn Trường Quân sự Bộ Tư lệnh là đơn vị dẫn đầu Cụm "
-    "và bàn giao đơn vị Cụm trưởng năm 2025 cho Trường Quân sự."
-)
+DEADLINES_REASON = "Hạn tự chấm điểm và thẩm định năm {year}."
 # The day each phase began in a closed year (month, day): self-assessment is due on 15 October, the
-# review on 25 October (the deadlines ``clusters.demo`` gives), the conference follows.
+# review on 25 October (``deadlines``), the scoring closes on 26 October and the conference follows
+# in early November (its day is in ``awards.demo``; "closed" is the day of Cụm 7's placeholder close).
 PHASE_DAYS = {"scoring": (1, 15), "review": (10, 16), "conference": (10, 26), "closed": (11, 5)}
+
+
+def deadlines(year: int) -> tuple[datetime.date, datetime.date]:
+    """Self-assessment and review due dates of a closed year (the ones ``clusters.demo`` gives 2022)."""
+    return datetime.date(year, 10, 15), datetime.date(year, 10, 25)
 
 
 def _at(day: datetime.date, hour: int = 8, minute: int = 0) -> datetime.datetime:
@@ -305,7 +306,7 @@ def _pdf(text: str) -> bytes:
 # --- criteria sets ------------------------------------------------------------------------------
 
 
-def _criteria_sets(superior: Superior) -> dict[int, CriteriaSet]:
+def criteria_sets(superior: Superior) -> dict[int, CriteriaSet]:
     """The 2022 set, written once, and its clones for 2023–2025 (each cloned from the year before)."""
     sets = {}
     base = CriteriaSet.objects.filter(superior=superior, year=2022, name=SET_NAME).first()
@@ -395,9 +396,27 @@ class Story:
         """Advance to ``phase``, each step on the customary day of the phase (a year without sheets)."""
         while cluster_year.phase != phase:
             when = _phase_at(cluster_year.year, cluster_year.next_phase)
-            # No sheets, nothing to freeze: straight through the conference (its flow comes in a later issue).
+            # Placeholder for Cụm 7, which has no sheets: nothing to freeze and no leader to vote on, so the
+            # year goes straight through the conference (through_flow=True) instead of the awards flow.
             cluster_year = self.advance(cluster_year, by, when, reason, through_flow=True)
         return cluster_year
+
+    def chair_of(self, cluster_year: ClusterYear) -> tuple:
+        """The demo spec of the year's chair unit."""
+        unit_id = cluster_year.memberships.get(role=Membership.Role.CHAIR).unit_id
+        return next(spec for spec, unit in self.demo.units.items() if unit.pk == unit_id)
+
+    def officer_of(self, cluster_year: ClusterYear) -> User:
+        """The cluster officer of the year's chair: the account that runs the year."""
+        return self.user(OFFICERS[self.chair_of(cluster_year)])
+
+    def schedule(self, cluster_year: ClusterYear, self_assessment_due: datetime.date,
+                 review_due: datetime.date) -> ClusterYear:
+        """The deadlines of a year the conference of the year before has just opened (set by ``admin``)."""
+        return cluster_services.set_deadlines(
+            cluster_year=cluster_year, self_assessment_due=self_assessment_due, review_due=review_due,
+            by=self.demo.admin, reason=DEADLINES_REASON.format(year=cluster_year.year),
+        )
 
     def fill(self, cluster_year: ClusterYear, spec: tuple, *, first: datetime.datetime,
              second: datetime.datetime | None, submit: datetime.datetime | None, draft_codes=None) -> Sheet:
@@ -467,12 +486,16 @@ class Story:
 
     # --- the clusters --------------------------------------------------------------------------
 
-    def cluster_6_year(self, cluster_year: ClusterYear) -> ClusterYear:
-        """One closed year of Cụm 6: planning → scoring → review → conference → closed, with every sheet."""
+    def score_year(self, cluster_year: ClusterYear) -> ClusterYear:
+        """
+        One year of Cụm 6 from planning to the conference (planning → scoring → review → conference),
+        with every sheet filled, reviewed and approved and the results frozen by closing the scoring.
+        """
         year = cluster_year.year
-        chair = CHAIRS_6[year]
+        chair = self.chair_of(cluster_year)
         officer = self.user(OFFICERS[chair])
-        services.attach_criteria_set(cluster_year=cluster_year, criteria_set=self.sets[year])
+        if services.criteria_set_for(cluster_year) != self.sets[year]:
+            services.attach_criteria_set(cluster_year=cluster_year, criteria_set=self.sets[year])
         cluster_year = self.advance(cluster_year, officer, _phase_at(year, "scoring"),
                                     PHASE_REASONS["scoring"].format(year=year))
         sheets = {}
@@ -496,28 +519,21 @@ class Story:
         services.close_scoring(cluster_year=cluster_year, by=officer, now=_phase_at(year, "conference"),
                                reason=PHASE_REASONS["conference"].format(year=year))
         cluster_year.refresh_from_db()
-        closing = CLOSING_2024 if year == 2024 else PHASE_REASONS["closed"].format(year=year)
-        # The conference flow (leader vote, handover) comes in a later issue; until then, straight to closed.
-        return self.advance(cluster_year, officer, _phase_at(year, "closed"), closing, through_flow=True)
+        return cluster_year
 
-    def cluster_6_next_year(self, y2024: ClusterYear, now: datetime.datetime) -> ClusterYear:
-        """2025: the School chairs (handed over at the conference of 1 November 2024), open for 30 days."""
-        admin, officer = self.demo.admin, self.user(OFFICERS[TQS])
-        cluster_year = services.open_next_year(
-            cluster_year=y2024, chair=self.unit(TQS), vice_chair=self.unit(SD301),
-            chair_basis=ClusterYear.ChairBasis.ROTATION, handover_date=datetime.date(2024, 11, 1), by=admin,
-        )
+    def open_year(self, cluster_year: ClusterYear, now: datetime.datetime) -> ClusterYear:
+        """
+        2025, opened by the conference of 1 November 2024: open for self-assessment for 30 days from
+        ``now`` (review: 45 days); Sư đoàn 301 has submitted, Công ty Hà Thành has a draft.
+        """
         today = timezone.localdate(now)
-        cluster_year = cluster_services.set_deadlines(
-            cluster_year=cluster_year,
-            self_assessment_due=today + datetime.timedelta(days=30),
-            review_due=today + datetime.timedelta(days=45),
-            by=admin,
-            reason="Hạn tự chấm điểm và thẩm định năm 2025.",
-        )
-        cluster_year = self.advance(cluster_year, officer, now, PHASE_REASONS["scoring"].format(year=2025))
+        cluster_year = self.schedule(cluster_year, today + datetime.timedelta(days=30),
+                                     today + datetime.timedelta(days=45))
+        officer = self.officer_of(cluster_year)
+        cluster_year = self.advance(cluster_year, officer, now,
+                                    PHASE_REASONS["scoring"].format(year=cluster_year.year))
         self.fill(cluster_year, SD301, first=now, second=now, submit=now)
-        draft = {c.code for c in self.criteria[2025] if c.code.split(".")[0] in ("1", "2")}
+        draft = {c.code for c in self.criteria[cluster_year.year] if c.code.split(".")[0] in ("1", "2")}
         self.fill(cluster_year, HA_THANH, first=now, second=None, submit=None, draft_codes=draft)
         return cluster_year
 
@@ -540,19 +556,3 @@ def counts() -> dict[str, int]:
         "score events": ScoreEvent.objects.count(),
         "users": User.objects.count(),
     }
-
-
-@transaction.atomic
-def load_demo(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Create what is missing of the whole demo; return how many objects each kind now has."""
-    demo = cluster_demo.load()
-    new = demo.new_years
-    if new:
-        story = Story(demo, _criteria_sets(demo.superior))
-        if (CLUSTER_6, 2024) in new:
-            for year in (2022, 2023, 2024):
-                new[CLUSTER_6, year] = story.cluster_6_year(new[CLUSTER_6, year])
-            story.cluster_6_next_year(new[CLUSTER_6, 2024], now or timezone.now())
-        if (CLUSTER_7, 2024) in new:
-            story.cluster_7({year: new[CLUSTER_7, year] for year in (2023, 2024)})
-    return counts()

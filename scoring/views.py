@@ -144,7 +144,7 @@ def sheet_review(request: HttpRequest, cluster_year_pk: int, unit_pk: int) -> Ht
         raise Http404
     rows = selectors.sheet_rows(sheet.criteria_set, sheet)
     criteria = [r.criterion for r in rows]
-    form = ReviewForm(request.POST or None, criteria=criteria, sheet=sheet)
+    form = ReviewForm(request.POST if request.method == "POST" else None, criteria=criteria, sheet=sheet)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -314,7 +314,7 @@ def sheet_amend(request: HttpRequest, cluster_year_pk: int, unit_pk: int) -> Htt
     if not permissions.can_amend(request.user, cluster_year, unit):
         raise PermissionDenied
     sheet = get_object_or_404(cluster_year.sheets.select_related("criteria_set"), unit=unit)
-    form = AmendForm(request.POST or None, criteria=list(sheet.criteria_set.criteria.all()))
+    form = AmendForm(request.POST if request.method == "POST" else None, criteria=list(sheet.criteria_set.criteria.all()))
     if request.method == "POST" and form.is_valid():
         try:
             services.amend_official_points(

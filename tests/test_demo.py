@@ -1,6 +1,7 @@
 """
 The demo (``manage.py load_demo``): the seed's story of Cụm Thi đua số 6, written
 through the services, with frozen results (and two visible ties) for 2022–2024,
+each year's leader acclaimed 4/4 at its conference, which opened the next year,
 loaded twice without a change, and every README account.
 """
 
@@ -17,15 +18,22 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from awards.demo import DEMO_PASSWORD, load_demo
+from awards.models import Candidate, Conference, OpenChoice, Participation, Vote
 from clusters.models import Cluster, ClusterYear, Membership, RoleAssignment, User
 from scoring import services
-from scoring.demo import DEMO_PASSWORD, load_demo
 from scoring.models import CriteriaSet, Criterion, Evidence, Result, ResultSnapshot, Score, ScoreEvent, Sheet
 from scoring.ranking import ranking_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SD301, TQS = "Sư đoàn Bộ binh 301", "Trường Quân sự Bộ Tư lệnh"
 HA_THANH, PB452 = "Công ty TNHHMTV Hà Thành", "Trung đoàn Pháo binh 452"
+# The conference of each closed year: day, presiding officer (place: Hà Nội).
+CONFERENCES = {
+    2022: (datetime.date(2022, 11, 4), "Đại diện Thủ trưởng Cục Chính trị Bộ Tư lệnh Thủ đô Hà Nội"),
+    2023: (datetime.date(2023, 11, 3), "Đại diện Thủ trưởng Bộ Tư lệnh Thủ đô Hà Nội"),
+    2024: (datetime.date(2024, 11, 1), "Thiếu tướng Nguyễn Quốc Toản, Phó Tư lệnh Bộ Tư lệnh Thủ đô Hà Nội"),
+}
 # Each closed year: its chair and the chair's cluster officer.
 CHAIRS = {
     2022: (PB452, "cumtruong6pb452"),
@@ -99,12 +107,21 @@ def test_loader_is_idempotent():
         "sheets": 14,
         "scores": 14 * 26,
         "evidence files": 40,
+        "votes": 3,
+        "conferences": 3,
         "users": 12,
     }
     assert first["score events"] == ScoreEvent.objects.count() > 14 * 26
     assert Membership.objects.count() == 4 * 4 + 2 * 3
     assert (after_first["scoring.ResultSnapshot"], after_first["scoring.Result"]) == (3, 3 * 4)
     assert after_first["clusters.PhaseChange"] == 3 * 4 + 1 + 5  # Cụm 6 2022–2025, Cụm 7 2023–2024
+    # One acclaiming round per closed year of Cụm 6: one candidate, four ballots, a conference.
+    awards = {label: after_first[f"awards.{label}"] for label in (
+        "Vote", "Candidate", "Participation", "OpenChoice", "Conference", "VoteRules",
+    )}
+    assert awards == {
+        "Vote": 3, "Candidate": 3, "Participation": 3 * 4, "OpenChoice": 0, "Conference": 3, "VoteRules": 0,
+    }
 
 
 def test_closed_years_of_cluster_6_have_frozen_results():
@@ -246,6 +263,75 @@ def test_the_leader_of_each_year_chairs_the_next_and_the_runner_up_vice_chairs()
         assert top_two == [following.memberships.get(role=r).unit.name for r in ("chair", "vice_chair")], year
 
 
+def test_each_conference_acclaimed_its_leader_in_one_secret_round_and_handed_over_the_chair():
+    load_demo()
+    c6 = cluster_6()
+    members = {SD301, TQS, HA_THANH, PB452}
+    for year, (held_on, presiding) in CONFERENCES.items():
+        cy = c6.years.get(year=year)
+        leader, runner_up = [name for name, *_ in frozen(year)[:2]]
+        officer = CHAIRS[year][1]
+        vote = cy.votes.get()
+        assert (vote.round, vote.status, vote.outcome, vote.mode) == (1, "closed", "acclaimed", "electronic")
+        assert (vote.leader.name, vote.opened_by.username, vote.closed_by.username) == (
+            leader, officer, officer,
+        )
+        assert (vote.secret, vote.threshold, vote.threshold_inclusive, vote.denominator) == (
+            True, 50, False, "members",
+        )
+        assert {u.name for u in vote.present.all()} == members
+        assert vote.opened_at.date() == vote.closed_at.date() == held_on
+        candidate = vote.candidates.get()
+        assert (candidate.unit.name, candidate.frozen_rank, candidate.passed) == (leader, 1, True)
+        assert (candidate.agree, candidate.disagree, candidate.blank) == (4, 0, 0)
+        assert candidate.frozen_total == frozen(year)[0][1]
+        assert {p.unit.name for p in Participation.objects.filter(vote=vote)} == members
+        assert Participation.objects.filter(vote=vote).count() == 4
+        assert not OpenChoice.objects.filter(vote=vote).exists()  # secret: no row links a unit to a choice
+        assert f"{leader}: 4/4" in vote.explanation
+        conference = Conference.objects.get(cluster_year=cy)
+        assert (conference.held_on, conference.place, conference.presiding) == (held_on, "Hà Nội", presiding)
+        assert (conference.leader.name, conference.next_chair.name, conference.next_vice_chair.name) == (
+            leader, leader, runner_up,
+        )
+        assert (conference.chair_basis, conference.override_reason, conference.finished_by.username) == (
+            "rotation", "", officer,
+        )
+        # The conference closed the year on its day and opened the next one with the handover.
+        closing = cy.phase_changes.get(to_phase="closed")
+        assert (closing.changed_at, closing.changed_by.username) == (conference.finished_at, officer)
+        assert conference.finished_at.date() == held_on
+        assert cy.phase == "closed"
+        following = c6.years.get(year=year + 1)
+        assert (following.chair_basis, following.handover_date, following.decision_number) == (
+            "rotation", held_on, "",
+        )
+        assert following.criteria_link.criteria_set.cloned_from == cy.criteria_link.criteria_set
+    # 2024 is the seed: the School acclaimed 4/4, chair of 2025, Sư đoàn 301 vice chair.
+    y2024 = Conference.objects.get(cluster_year__cluster=c6, cluster_year__year=2024)
+    assert (y2024.leader.name, y2024.next_chair.name, y2024.next_vice_chair.name) == (TQS, TQS, SD301)
+    assert Candidate.objects.filter(vote__cluster_year__cluster=c6).count() == 3
+    assert not Vote.objects.filter(cluster_year__cluster__name="Cụm Thi đua số 7").exists()
+    assert not Conference.objects.filter(cluster_year__cluster__name="Cụm Thi đua số 7").exists()
+
+
+def test_the_closed_years_keep_the_deadlines_and_2025_is_chaired_by_the_school():
+    load_demo()
+    c6 = cluster_6()
+    for year in (2022, 2023, 2024):
+        cy = c6.years.get(year=year)
+        assert (cy.self_assessment_due, cy.review_due) == (
+            datetime.date(year, 10, 15), datetime.date(year, 10, 25),
+        )
+    y2022 = c6.years.get(year=2022)
+    assert (y2022.chair_basis, y2022.decision_number) == ("decision", "1968/QĐ-BTL")
+    y2025 = c6.years.get(year=2025)
+    assert (y2025.memberships.get(role="chair").unit.name, y2025.chair_basis, y2025.handover_date) == (
+        TQS, "rotation", datetime.date(2024, 11, 1),
+    )
+    assert not y2025.votes.exists() and not Conference.objects.filter(cluster_year=y2025).exists()
+
+
 def test_every_sheet_of_2022_to_2024_is_approved_by_the_right_reviewer():
     load_demo()
     c6 = cluster_6()
@@ -312,7 +398,8 @@ def test_demo_command_prints_summary():
     events = ScoreEvent.objects.count()
     assert out.getvalue().strip() == (
         "Demo ready: 7 units, 2 clusters, 6 cluster years, 4 criteria sets, 14 sheets, 364 scores, "
-        f"40 evidence files, {events} score events, 12 users. Password of every demo account: {DEMO_PASSWORD}"
+        f"40 evidence files, {events} score events, 3 votes, 3 conferences, 12 users. "
+        f"Password of every demo account: {DEMO_PASSWORD}"
     )
 
 

@@ -3,9 +3,9 @@
 import pytest
 from playwright.sync_api import Page, expect
 
+from awards.demo import load_demo
 from clusters.demo import DEMO_PASSWORD
 from clusters.models import ClusterYear
-from scoring.demo import load_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

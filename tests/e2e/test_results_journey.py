@@ -4,8 +4,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
+from awards.demo import load_demo
 from clusters.demo import DEMO_PASSWORD
-from scoring.demo import load_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -1,12 +1,13 @@
 from django.core.management.base import BaseCommand
 
-from scoring.demo import DEMO_PASSWORD, load_demo
+from awards.demo import DEMO_PASSWORD, load_demo
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo: Cụm Thi đua số 6 of the Hanoi Capital Command with its criteria, sheets and reviews "
-        "2022–2024 and 2025 open for self-assessment, and a second cluster. Idempotent."
+        "Load the demo: Cụm Thi đua số 6 of the Hanoi Capital Command with its criteria, sheets, reviews, "
+        "leader votes and conferences 2022–2024 and 2025 open for self-assessment, and a second cluster. "
+        "Idempotent."
     )
 
     def handle(self, *args, **options) -> None:
