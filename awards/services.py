@@ -65,6 +65,11 @@ OVERRIDE_REASON = _("Give the reason for overriding the policy's choice, or the 
 NOT_SUPERIOR_CASE = _("Only a tied vote left to the superior takes its decision.")
 CANDIDATE_UNKNOWN = _("%(unit)s is not a candidate of this vote.")
 
+TIED_TOTAL = _("Equal on agree votes and frozen total: the superior decides.")
+TIED_AGREE = _("Equal on agree votes: the superior decides, as the cluster's rules say.")
+NEGATIVE_COUNT = _("Counts of ballots cannot be negative.")
+SUPERIOR_DECISION_NEEDED = _("The superior's decision needs its number and date.")
+CHAIR_WITHOUT_LEADER = _("No leading unit was acclaimed: give the reason for the chair named, or the decision number.")
 PERCENT = Decimal("100")
 EXPLAIN = _("%(unit)s: %(agree)s/%(total)s agree = %(share)s%% %(sign)s %(threshold)s%% → %(verdict)s")
 PASSES = _("passes")
@@ -203,6 +208,8 @@ def record_paper_tally(*, vote: Vote, tallies: dict[int, tuple[int, int, int]], 
     if vote.mode != Vote.Mode.PAPER:
         raise ValidationError(PAPER_ONLY)
     errors = []
+    if min(issued, returned, *(n for counts in tallies.values() for n in counts)) < 0:
+        raise ValidationError(NEGATIVE_COUNT)
     if returned > issued:
         errors.append(RETURNED_ABOVE_ISSUED)
     candidates = list(vote.candidates.select_related("unit"))
@@ -282,13 +289,18 @@ def close_vote(*, vote: Vote, by: User, now: datetime.datetime) -> Vote:
     leader, outcome = None, Vote.Outcome.RUNOFF
     if passing:
         best = passing[0].candidate
-        equal = [r for r in passing if (r.candidate.agree, r.candidate.frozen_total) == (best.agree, best.frozen_total)]
+        # Equal on agree votes: the cluster's rule either compares the frozen totals or leaves it to the superior.
+        if vote.tie_rule == VoteRules.TieRule.HIGHER_TOTAL:
+            key = lambda c: (c.agree, c.frozen_total)  # noqa: E731
+        else:
+            key = lambda c: c.agree  # noqa: E731
+        equal = [r for r in passing if key(r.candidate) == key(best)]
         if len(equal) == 1:
             leader, outcome = best.unit, Vote.Outcome.ACCLAIMED
             lines.append(str(_("%(unit)s is acclaimed the leading unit.") % {"unit": best.unit.name}))
         else:
             outcome = Vote.Outcome.SUPERIOR
-            lines.append(str(_("Equal on agree votes and frozen total: the superior decides.")))
+            lines.append(str(TIED_TOTAL if vote.tie_rule == VoteRules.TieRule.HIGHER_TOTAL else TIED_AGREE))
     else:
         lines.append(str(_("No candidate passed: a new round is needed.")))
     vote.status, vote.outcome, vote.leader = Vote.Status.CLOSED, outcome, leader
@@ -304,7 +316,7 @@ def record_superior_decision(*, vote: Vote, unit: Unit, number: str, date: datet
     if vote.outcome != Vote.Outcome.SUPERIOR or vote.leader_id is not None:
         raise ValidationError(NOT_SUPERIOR_CASE)
     if not number.strip() or date is None:
-        raise ValidationError(DECISION_NEEDED)
+        raise ValidationError(SUPERIOR_DECISION_NEEDED)
     if not vote.candidates.filter(unit=unit).exists():
         raise ValidationError(CANDIDATE_UNKNOWN % {"unit": unit})
     vote.leader, vote.decision_number, vote.decision_date = unit, number.strip(), date
@@ -402,11 +414,15 @@ def finish_conference(
     chosen_vice = vice_chair if (vice_chair is not None or chair is not None) else policy_vice
     if chosen_chair is None:
         raise ValidationError({"chair": [str(CHAIR_NEEDED % {"policy": policy.label})]})
+    if policy == Cluster.ChairPolicy.LEADER and leader is None and not (override_reason.strip() or decision_number.strip()):
+        raise ValidationError({"override_reason": [str(CHAIR_WITHOUT_LEADER)]})
     overridden = (chair is not None and policy_chair is not None and chair != policy_chair) or (
         vice_chair is not None and policy_vice is not None and vice_chair != policy_vice
     )
     if overridden and not (override_reason.strip() or decision_number.strip()):
         raise ValidationError({"override_reason": [str(OVERRIDE_REASON)]})
+    if overridden or (leader is None and policy == Cluster.ChairPolicy.LEADER):
+        basis = ClusterYear.ChairBasis.ELECTION  # named by the conference rather than by the rotation rule
     if decision_number.strip() or policy == Cluster.ChairPolicy.ASSIGNED:
         if not decision_number.strip() or decision_date is None:
             raise ValidationError({"decision_number": [str(DECISION_NEEDED)]})

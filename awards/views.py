@@ -175,7 +175,7 @@ def vote_decision(request: HttpRequest, pk: int) -> HttpResponse:
     form = SuperiorDecisionForm(request.POST, candidates=vote.candidates.all())
     try:
         if not form.is_valid():
-            raise ValidationError(services.DECISION_NEEDED)
+            raise ValidationError(services.SUPERIOR_DECISION_NEEDED)
         services.record_superior_decision(vote=vote, unit=form.cleaned_data["unit"],
                                           number=form.cleaned_data["number"], date=form.cleaned_data["date"])
     except ValidationError as error:

@@ -37,6 +37,7 @@ CHOICE = {"a": "agree", "d": "disagree", "b": "blank"}
 
 NOT_OPEN = "Vòng bỏ phiếu này đã kết thúc."
 DECISION_NEEDED = "Cụm trưởng do cấp trên chỉ định phải có số và ngày quyết định."
+SUPERIOR_DECISION_NEEDED = "Quyết định của cấp trên phải có số và ngày."
 OVERRIDE = "Hãy ghi lý do không theo quy chế luân phiên, hoặc số quyết định."
 CHOICE_MISSING = "Hãy chọn đồng ý, không đồng ý hoặc để trống cho mỗi đơn vị được giới thiệu."
 NONE_PASSED = "Không đơn vị nào đạt: cần bỏ phiếu vòng sau."
@@ -57,8 +58,8 @@ def extra(w, *names: str) -> list[tuple[Unit, str]]:
 def cast(w, vote: Vote, ballots: dict[str, str]) -> None:
     """``ballots``: voter → one letter per candidate in ballot order (a agree, d disagree, b blank)."""
     candidates = list(vote.candidates.all())
-    for voter, letters in ballots.items():
-        choices = {c.pk: CHOICE[letter] for c, letter in zip(candidates, letters, strict=True)}
+    for voter, marks in ballots.items():
+        choices = {c.pk: CHOICE[letter] for c, letter in zip(candidates, marks, strict=True)}
         services.cast_ballot(vote=vote, unit=w.units[voter], choices=choices)
 
 
@@ -423,9 +424,9 @@ def tied_vote(conference):
 @pytest.mark.parametrize(
     ("unit", "number", "date", "message"),
     [
-        ("B", "", DECISION_DATE, DECISION_NEEDED),
-        ("B", "   ", DECISION_DATE, DECISION_NEEDED),
-        ("B", "15/QĐ-BTL", None, DECISION_NEEDED),
+        ("B", "", DECISION_DATE, SUPERIOR_DECISION_NEEDED),
+        ("B", "   ", DECISION_DATE, SUPERIOR_DECISION_NEEDED),
+        ("B", "15/QĐ-BTL", None, SUPERIOR_DECISION_NEEDED),
         ("C", "15/QĐ-BTL", DECISION_DATE, "Đơn vị C không phải đơn vị được giới thiệu trong lần bỏ phiếu này."),
     ],
 )
@@ -477,7 +478,7 @@ def test_superior_decision_only_for_a_tie_left_to_the_superior(conference, case)
 
 def test_superior_decision_refused_once_the_year_is_closed(tied_vote):
     w = tied_vote
-    finish(w, chair="B")  # no leader yet: the officer names the chair
+    finish(w, chair="B", override_reason="Chờ quyết định của cấp trên")  # no leader yet: the officer names the chair
 
     error = refused(services.record_superior_decision, vote=w.vote, unit=w.units["B"], number="15/QĐ-BTL",
                     date=DECISION_DATE)
@@ -667,9 +668,9 @@ def test_a_secret_ballot_only_adds_the_voter_to_the_roll_and_increments_counters
         "G": [("agree", a, 2), ("agree", b, 1)],
     }
 
-    for voter, letters_ in BALLOTS.items():
+    for voter, marks in BALLOTS.items():
         before = every_row()
-        cast(w, vote, {voter: letters_})
+        cast(w, vote, {voter: marks})
         after = every_row()
 
         assert changes(before, after) == [
@@ -858,7 +859,7 @@ def test_finish_refuses_a_chair_without_its_basis(conference, chair_policy, argu
                                   "decision_date": DECISION_DATE}, "C", "B", "decision", "15/QĐ-BTL", DECISION_DATE, "",
                      id="assigned: basis decision"),
         pytest.param("leader", {"chair": "C", "vice_chair": "G", "override_reason": " Đơn vị A xin không nhận "},
-                     "C", "G", "rotation", "", None, "Đơn vị A xin không nhận", id="override with a reason"),
+                     "C", "G", "election", "", None, "Đơn vị A xin không nhận", id="override with a reason"),
         pytest.param("leader", {"chair": "C", "decision_number": "15/QĐ-BTL", "decision_date": DECISION_DATE},
                      "C", None, "decision", "15/QĐ-BTL", DECISION_DATE, "", id="override by a decision"),
         pytest.param("leader", {"chair": "A", "vice_chair": "B"}, "A", "B", "rotation", "", None, "",
@@ -927,3 +928,35 @@ def test_seed_case_the_school_is_acclaimed_and_chairs_2025(db):
     ]
     year.refresh_from_db()
     assert (year.phase, Conference.objects.get(cluster_year=year).leader) == ("closed", units["school"])
+
+
+# --- the cluster's tie rule, negative tallies, a chair without a leader ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("tie_rule", "outcome", "leader", "last_line"),
+    [
+        ("higher_total", "acclaimed", "A", "Đơn vị A được suy tôn là đơn vị dẫn đầu Cụm."),
+        ("superior", "superior", None, "Ngang nhau về số phiếu đồng ý: cấp trên quyết định theo quy chế của cụm."),
+    ],
+)
+def test_equal_agree_votes_follow_the_clusters_tie_rule(conference, tie_rule, outcome, leader, last_line):
+    w = conference(rules={"tie_rule": tie_rule})
+    vote = open_vote(w, extra=extra(w, "B"))
+    cast(w, vote, {k: "aa" for k in "ABCG"})
+    vote = close(w, vote)
+    assert (vote.outcome, vote.leader) == (outcome, w.units[leader] if leader else None)
+    assert vote.explanation.splitlines()[-1] == last_line
+
+
+def test_negative_paper_counts_are_refused(paper_vote):
+    error = refused(tally, w=paper_vote, tallies={"A": (-1, 0, 0), "B": (0, 0, 0)}, issued=4, returned=4)
+    assert error.messages == ["Số phiếu không được âm."]
+
+
+def test_finishing_without_a_leader_needs_a_reason_for_the_chair(tied_vote):
+    error = refused(finish, w=tied_vote, chair="B")
+    assert error.message_dict == {
+        "override_reason": ["Chưa có đơn vị được suy tôn dẫn đầu: hãy ghi lý do chọn Cụm trưởng, hoặc số quyết định."]
+    }
+    assert not Conference.objects.exists()
