@@ -138,3 +138,14 @@ def pytest_collection_modifyitems(config, items):
 def pytest_report_header(config):
     found = shutil.which(CHROMIUM) or (CHROMIUM if os.path.exists(CHROMIUM) else None)
     return f"chromium: {found or 'NOT FOUND - browser tests will be skipped (failed under CI)'}"
+
+
+@pytest.fixture(autouse=True)
+def vietnamese():
+    """Each test starts in the default language: a request made in English by an earlier test leaves it active."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
