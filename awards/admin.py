@@ -16,7 +16,7 @@ from clusters.models import Cluster, ClusterYear
 from scoring import admin as scoring_admin
 
 from . import services
-from .models import Conference, Vote, VoteRules
+from .models import AwardType, Conference, Decision, Proposal, Vote, VoteRules
 
 
 class VoteRulesInline(admin.StackedInline):
@@ -114,3 +114,30 @@ admin.site.unregister(ClusterYear)
 @admin.register(ClusterYear)
 class ClusterYearAdmin(scoring_admin.ClusterYearAdmin):
     actions = [*scoring_admin.ClusterYearAdmin.actions, close_open_vote, finish_conference]
+
+
+@admin.register(AwardType)
+class AwardTypeAdmin(admin.ModelAdmin):
+    """The catalogue is data: administrators keep it in step with the regulations."""
+
+    list_display = ["position", "name", "kind", "authority", "quota_count", "quota_percent", "quota_scope", "min_band",
+                    "requires_leader"]
+    list_display_links = ["name"]
+    list_filter = ["kind", "quota_scope", "requires_leader"]
+    search_fields = ["name", "code", "authority", "source"]
+    filter_horizontal = ["requires_same_year"]
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    list_display = ["cluster_year", "unit", "award_type", "withdrawn_at"]
+    list_filter = ["award_type", "cluster_year__year"]
+    search_fields = ["unit__name", "cluster_year__cluster__name"]
+    list_select_related = ["cluster_year__cluster", "unit", "award_type"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ["number", "date", "superior", "year", "revoked_at"]
+    list_filter = ["superior", "year"]
+    search_fields = ["number", "signer"]

@@ -24,6 +24,16 @@ the conference acclaimed Trường Quân sự Bộ Tư lệnh and handed it the 
 2025, Sư đoàn Bộ binh 301 vice chair. The 2022 and 2023 conferences (their
 days and presiding officers) are invented for the demo.
 
+Awards: after the conferences of 2023 and 2024 the officer of the year's chair
+proposes, with ``awarding.propose_defaults``, every unit for every award of the
+catalogue it qualifies for within the quotas (in 2024 the School, acclaimed,
+for the Command's flag). The Command (``btl``) then decides 2023: decision
+231/QĐ-BTL of 20 December 2023 (number and date invented), signed by the
+Commander ("Tư lệnh", the role), grants every 2023 proposal of an award the
+Command decides; those of the Ministry or the Government stay proposed. 2024
+stays proposed. 2023 is proposed and decided before 2024 is scored, in the
+order of the years, so 2024's eligibility reads the 2023 grants.
+
 Loading is idempotent: a cluster whose years already exist is left as it is.
 """
 
@@ -39,8 +49,8 @@ from clusters.demo import CLUSTER_6, CLUSTER_7, DEMO_PASSWORD
 from clusters.models import ClusterYear, RoleAssignment
 from scoring import demo as scoring_demo
 
-from . import services
-from .models import Conference, Vote
+from . import awarding, services
+from .models import Conference, Proposal, Vote
 
 __all__ = ["DEMO_PASSWORD", "load_demo"]
 
@@ -62,6 +72,23 @@ CONFERENCES = {
                         "Thiếu tướng Nguyễn Quốc Toản, Phó Tư lệnh Bộ Tư lệnh Thủ đô Hà Nội"),
 }
 CLOSED_YEARS = tuple(CONFERENCES)  # 2022, 2023, 2024; the last conference opens 2025
+PROPOSED_YEARS = (2023, 2024)  # proposals after the conference (2022 has none)
+
+
+@dataclass(frozen=True)
+class DecisionSpec:
+    number: str
+    date: datetime.date
+    authority: str
+    signer: str  # the signer's role, not a person
+
+
+# The Command's decision on a year's proposals (invented for the demo).
+DECISIONS = {
+    2023: DecisionSpec("231/QĐ-BTL", datetime.date(2023, 12, 20), "Bộ Tư lệnh Thủ đô Hà Nội", "Tư lệnh"),
+}
+# Awards decided above the Command (the Minister, the Prime Minister): its decision does not grant them.
+HIGHER_AUTHORITY = ("co-thi-dua-bqp", "bang-khen-bqp", "bang-khen-ttg")
 
 
 def _at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
@@ -90,13 +117,39 @@ def hold_conference(story: scoring_demo.Story, cluster_year: ClusterYear) -> Clu
     )
 
 
+def propose(story: scoring_demo.Story, cluster_year: ClusterYear) -> list[Proposal]:
+    """The officer of the year's chair proposes the defaults, the evening of the conference."""
+    day = CONFERENCES[cluster_year.year].held_on
+    return awarding.propose_defaults(cluster_year=cluster_year, by=story.officer_of(cluster_year),
+                                     now=_at(day, 17))
+
+
+def decide(story: scoring_demo.Story, year: int, proposals: list[Proposal]):
+    """The Command's decision granting the year's proposals of the awards it decides (recorded by ``btl``)."""
+    spec = DECISIONS[year]
+    granted = [p for p in proposals if p.award_type.code not in HIGHER_AUTHORITY]
+    return awarding.record_decision(
+        superior=story.demo.superior, number=spec.number, date=spec.date, authority=spec.authority,
+        signer=spec.signer, year=year, grants=[(p.unit, p.award_type, p) for p in granted],
+        by=story.user("btl"), now=_at(spec.date, 10),
+    )
+
+
 def cluster_6(story: scoring_demo.Story, first: ClusterYear, now: datetime.datetime) -> ClusterYear:
-    """2022 → 2025 in order: score, hold the conference (which opens next year), set its deadlines."""
+    """
+    2022 → 2025 in order: score, hold the conference (which opens next year),
+    propose the awards and record the Command's decision, set next year's deadlines.
+    """
     cluster_year = first
     for year in CLOSED_YEARS:
         assert cluster_year.year == year, (cluster_year.year, year)
         cluster_year = story.score_year(cluster_year)
+        closed = cluster_year
         cluster_year = hold_conference(story, cluster_year)
+        if year in PROPOSED_YEARS:
+            proposals = propose(story, closed)
+            if year in DECISIONS:
+                decide(story, year, proposals)
         if cluster_year.year in CLOSED_YEARS:
             cluster_year = story.schedule(cluster_year, *scoring_demo.deadlines(cluster_year.year))
     return story.open_year(cluster_year, now)

@@ -1,5 +1,6 @@
 """
-The documents of the year-end conference: the minutes (biên bản hội nghị).
+The documents of the year-end conference: the minutes (biên bản hội nghị) and
+the proposal letter (tờ trình đề nghị khen thưởng).
 
 The minutes (``minutes_context`` reads them; ``minutes_pdf`` writes them)
 - Read from the frozen results (``scoring.ranking.ranking_for``), the rounds
@@ -27,8 +28,24 @@ The minutes (``minutes_context`` reads them; ``minutes_pdf`` writes them)
   30/2020/NĐ-CP: issuing body and "Số: …/BB-…" on the left, the national
   motto and the place and date line on the right, the centred title), with
   the sections I-VI and the signatures of the secretary and the presiding
-  officer. WeasyPrint is imported only when a PDF is made, and the renderer
+  officer. Section V lists the active (not withdrawn) award proposals of the
+  year, as the letter does; without any, it keeps the placeholder sentence.
+  WeasyPrint is imported only when a PDF is made, and the renderer
   refuses every URL: the template is self-contained.
+
+The proposal letter (``proposal_letter_context`` reads it; ``proposal_letter_pdf`` writes it)
+- Sent by the chair unit of the cluster year (its membership with role
+  "chair", under the superior's name in the letterhead) to the superior
+  ("Kính gửi: Bộ Tư lệnh Thủ đô Hà Nội."), numbered "Số: …/TTr-…" and dated
+  (dotted blanks when not given), titled "TỜ TRÌNH / Về việc đề nghị khen
+  thưởng các đơn vị <cluster> năm <year>".
+- The body cites the conference (its date and place from the ``Conference``
+  row, dotted blanks before it is finished) and the acclaimed unit, then the
+  table of the active proposals in the catalogue's order (STT | Đơn vị |
+  Hình thức khen thưởng | Tóm tắt thành tích: the proposal's justification),
+  "Hồ sơ kèm theo: Biên bản hội nghị …", the recipients and the signature
+  block "CỤM TRƯỞNG" with the chair unit's name.
+- Read in a fixed number of queries whatever the number of proposals.
 """
 
 import datetime
@@ -40,12 +57,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from clusters.models import Cluster, ClusterYear, Membership, Unit
-from scoring.exports import BAND_LABELS, date_line
+from scoring.exports import BAND_LABELS, PLACE, date_line
 from scoring.models import ResultSnapshot
 from scoring.ranking import ranking_for
 from scoring.validators import format_points
 
-from .models import Candidate, Conference, Vote, VoteRules
+from .models import Candidate, Conference, Proposal, Vote, VoteRules
 
 MINUTES_TEMPLATE = "awards/pdf/minutes.html"
 MINUTES_TITLE = "BIÊN BẢN"
@@ -54,6 +71,11 @@ DRAFT = "DỰ THẢO"
 NUMBER_BLANK = "……/BB-CTĐ"
 DOTS = "…………………………"
 PROPOSALS_PLACEHOLDER = "(Phần đề nghị khen thưởng được bổ sung khi lập hồ sơ khen thưởng.)"
+LETTER_TEMPLATE = "awards/pdf/proposal_letter.html"
+LETTER_TITLE = "TỜ TRÌNH"
+LETTER_SUBJECT = "Về việc đề nghị khen thưởng các đơn vị {cluster} năm {year}"
+LETTER_NUMBER_BLANK = "……/TTr-CTĐ"
+NO_PROPOSALS = "Chưa có đơn vị nào được đề nghị khen thưởng."
 PERCENT = Decimal("100")
 
 CHAIR_BASIS_LABELS = {
@@ -197,8 +219,9 @@ def minutes_context(cluster_year: ClusterYear) -> dict:
     Everything the minutes show, in a fixed number of queries: the cluster year
     with its cluster, superior and conference (1), the members (1), next year's
     chair record (1, once the conference is finished), the rounds of the vote
-    with their ballots cast, candidates and units present (3), and the frozen
-    ranking (``ranking_for``: 5).
+    with their ballots cast, candidates and units present (3), the active
+    proposals with their units and awards (1), and the frozen ranking
+    (``ranking_for``: 5).
     """
     cluster_year = ClusterYear.objects.select_related(
         "cluster__superior", "conference__leader", "conference__next_chair", "conference__next_vice_chair",
@@ -237,6 +260,8 @@ def minutes_context(cluster_year: ClusterYear) -> dict:
     if conference is not None:
         next_year = ClusterYear.objects.filter(cluster=cluster, year=cluster_year.year + 1).first()
 
+    proposals = active_proposals(cluster_year)
+
     ranking = ranking_for(cluster_year)
     results = [
         ResultLine(row.rank_display, row.unit, row.total, BAND_LABELS.get(row.band, ""))
@@ -273,7 +298,17 @@ def minutes_context(cluster_year: ClusterYear) -> dict:
         "ranking": ranking,
         "results": results,
         "snapshot": ranking.snapshot if ranking.is_final else None,
+        "proposals": proposals,
     }
+
+
+def active_proposals(cluster_year: ClusterYear) -> list[Proposal]:
+    """The proposals of the year not withdrawn, in the catalogue's order then by unit name: one query."""
+    return list(
+        Proposal.objects.filter(cluster_year=cluster_year, withdrawn_at__isnull=True)
+        .select_related("unit", "award_type")
+        .order_by("award_type__position", "award_type__name", "unit__name", "pk")
+    )
 
 
 def _signer(presiding: str) -> str:
@@ -322,3 +357,73 @@ def minutes_pdf(cluster_year: ClusterYear, *, number: str = "") -> bytes:
                 + (f" – {DRAFT}" if context["is_draft"] else "")),
     )
     return _render(MINUTES_TEMPLATE, context)
+
+
+# --- the proposal letter (tờ trình) ------------------------------------------------------------------
+
+
+def proposal_letter_context(cluster_year: ClusterYear) -> dict:
+    """
+    What the letter shows, in a fixed number of queries: the cluster year with
+    its cluster, superior and conference (1), the chair (1), the active
+    proposals (1) and, before the conference is finished, the acclaimed unit
+    of the last decided round (1).
+    """
+    cluster_year = ClusterYear.objects.select_related(
+        "cluster__superior", "conference__leader",
+    ).get(pk=cluster_year.pk)
+    try:
+        conference = cluster_year.conference
+    except Conference.DoesNotExist:
+        conference = None
+    chair_of_year = cluster_year.memberships.filter(role=Membership.Role.CHAIR).select_related("unit").first()
+    chair = chair_of_year.unit if chair_of_year else None
+    proposals = active_proposals(cluster_year)
+    if conference is not None:
+        leader = conference.leader
+    else:
+        vote = (
+            Vote.objects.filter(cluster_year=cluster_year, status=Vote.Status.CLOSED, leader__isnull=False)
+            .select_related("leader").order_by("-round").first()
+        )
+        leader = vote.leader if vote else None
+    return {
+        "cluster_year": cluster_year,
+        "cluster": cluster_year.cluster,
+        "superior": cluster_year.cluster.superior,
+        "year": cluster_year.year,
+        "conference": conference,
+        "held_on": conference.held_on if conference else None,
+        "place": conference.place if conference else "",
+        "leader": leader,
+        "chair": chair,
+        "proposals": proposals,
+        "units_proposed": len({p.unit_id for p in proposals}),
+    }
+
+
+def proposal_letter_pdf(
+    cluster_year: ClusterYear, *, number: str = "", date: datetime.date | None = None,
+) -> bytes:
+    """
+    The proposal letter (tờ trình đề nghị khen thưởng) of the cluster year as a
+    PDF (see the module docstring). ``number`` fills "Số:" (e.g. "45/TTr-CTĐ6");
+    ``date`` None leaves the date to be written by hand, like a missing number.
+    """
+    context = proposal_letter_context(cluster_year)
+    cluster, year = context["cluster"], context["year"]
+    chair = context["chair"]
+    held_on: datetime.date | None = context["held_on"]
+    context.update(
+        issued_by=chair.name if chair else cluster.name,
+        number=number or LETTER_NUMBER_BLANK,
+        place_and_date=f"{PLACE}, {date_line(date)}",
+        title=LETTER_TITLE,
+        subject=LETTER_SUBJECT.format(cluster=cluster.name, year=year),
+        dots=DOTS,
+        conference_date=f"ngày {held_on:%d/%m/%Y}" if held_on else "ngày ..... / ..... / ..........",
+        conference_place=context["place"] or DOTS,
+        no_proposals=NO_PROPOSALS,
+        footer=f"Tờ trình đề nghị khen thưởng năm {year} – {cluster.name}",
+    )
+    return _render(LETTER_TEMPLATE, context)

@@ -90,3 +90,45 @@ class FinishConferenceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["chair"].queryset = members
         self.fields["vice_chair"].queryset = members
+
+
+class AddProposalForm(forms.Form):
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none())
+    award = forms.ModelChoiceField(label=_("Award"), queryset=None)
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, *args, members, awards, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = members
+        self.fields["award"].queryset = awards
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class DecisionForm(forms.Form):
+    number = forms.CharField(label=_("Decision number"), max_length=50, help_text=_("For example 231/QĐ-BTL."))
+    date = forms.DateField(label=_("Decision date"), widget=forms.DateInput(attrs={"type": "date"}))
+    authority = forms.CharField(label=_("Issuing authority"), max_length=200)
+    signer = forms.CharField(label=_("Signer"), max_length=200)
+    scan = forms.FileField(label=_("Scan of the decision"), required=False)
+    proposals = forms.ModelMultipleChoiceField(label=_("Proposals granted"), queryset=None,
+                                               widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, proposals, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["proposals"].queryset = proposals
+        self.fields["proposals"].label_from_instance = lambda p: f"{p.cluster_year.cluster.name}: {p.unit.name} – {p.award_type.name}"
+
+    def clean_scan(self):
+        scan = self.cleaned_data.get("scan")
+        if scan:
+            from scoring.validators import validate_evidence_file
+
+            validate_evidence_file(scan)
+        return scan
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=1000)

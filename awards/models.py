@@ -9,6 +9,9 @@ choice, so no id, ordering or timestamp can link a voter to a choice. An open
 vote also keeps ``OpenChoice`` rows (who chose what), as open voting means.
 """
 
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -17,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Cluster, ClusterYear, Unit
 from scoring.fields import PointsField
+from scoring.models import Band, private_storage
 
 
 class VoteRules(models.Model):
@@ -200,3 +204,149 @@ class Conference(models.Model):
 
     def __str__(self) -> str:
         return str(self.cluster_year)
+
+
+# --- awards: the catalogue, proposals and the superior's decisions ---------------------------------
+
+
+class AwardType(models.Model):
+    """
+    An award in the catalogue (data, seeded from Circular 118/2023/TT-BQP): who
+    decides it, which unit kinds it applies to, its quota and its prerequisites.
+    """
+
+    class Kind(models.TextChoices):
+        TITLE = "title", _("Emulation title")
+        FLAG = "flag", _("Emulation flag")
+        CERTIFICATE = "certificate", _("Certificate of merit")
+
+    class QuotaScope(models.TextChoices):
+        CLUSTER = "cluster", _("per cluster")
+        SUPERIOR = "superior", _("per superior")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    level = models.CharField(_("level"), max_length=100, help_text=_("For example: Ministry of Defence, command."))
+    authority = models.CharField(_("deciding authority"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    unit_kinds = models.CharField(
+        _("unit kinds"), max_length=100, default="military,school,enterprise,civil",
+        help_text=_("Comma-separated: military, school, enterprise, civil."),
+    )
+    variant_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="variants",
+                                   verbose_name=_("variant of"),
+                                   help_text=_("The same award under another name for other unit kinds."))
+    quota_count = models.PositiveSmallIntegerField(_("quota (number)"), null=True, blank=True)
+    quota_percent = models.PositiveSmallIntegerField(_("quota (percent of units)"), null=True, blank=True)
+    quota_scope = models.CharField(_("quota counted"), max_length=20, choices=QuotaScope.choices,
+                                   default=QuotaScope.CLUSTER)
+    min_band = models.CharField(_("minimum band"), max_length=20, blank=True, choices=Band.choices)
+    requires_leader = models.BooleanField(_("only the acclaimed leading unit"), default=False)
+    requires_same_year = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="+",
+                                                verbose_name=_("needs in the same year"))
+    chain_award = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                    verbose_name=_("needs in consecutive earlier years"))
+    chain_years = models.PositiveSmallIntegerField(_("number of consecutive earlier years"), default=0)
+    source = models.CharField(_("source"), max_length=300, blank=True,
+                              help_text=_("The regulation the rule comes from, or that it was not found."))
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("award type")
+        verbose_name_plural = _("award types")
+        constraints = [
+            models.CheckConstraint(condition=Q(quota_percent__isnull=True) | Q(quota_percent__lte=100),
+                                   name="awards_awardtype_quota_percent_max_100"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def unit_kind_list(self) -> list[str]:
+        return [k.strip() for k in self.unit_kinds.split(",") if k.strip()]
+
+
+class Proposal(models.Model):
+    """A unit proposed for an award by its cluster for a year. Written by ``awards.services``."""
+
+    cluster_year = models.ForeignKey(ClusterYear, on_delete=models.PROTECT, related_name="proposals",
+                                     verbose_name=_("cluster year"))
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="proposals", verbose_name=_("unit"))
+    award_type = models.ForeignKey(AwardType, on_delete=models.PROTECT, related_name="proposals",
+                                   verbose_name=_("award"))
+    justification = models.TextField(_("justification"))
+    reason = models.TextField(_("why the officer added it"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"))
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_reason = models.TextField(_("why it was withdrawn"), blank=True)
+
+    class Meta:
+        ordering = ["cluster_year", "award_type__position", "unit__name"]
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
+        constraints = [
+            models.UniqueConstraint(fields=["cluster_year", "unit", "award_type"], condition=Q(withdrawn_at__isnull=True),
+                                    name="awards_proposal_once_per_unit_award_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} – {self.award_type}"
+
+
+def decision_scan_path(instance: "Decision", filename: str) -> str:
+    return f"decisions/{instance.date:%Y}/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
+
+
+class Decision(models.Model):
+    """The superior's decision granting awards (số quyết định). Revoked decisions are kept."""
+
+    superior = models.ForeignKey("clusters.Superior", on_delete=models.PROTECT, related_name="decisions",
+                                 verbose_name=_("superior command"))
+    number = models.CharField(_("number"), max_length=50, help_text=_("For example 231/QĐ-BTL."))
+    date = models.DateField(_("date"))
+    authority = models.CharField(_("issuing authority"), max_length=200)
+    signer = models.CharField(_("signer"), max_length=200)
+    year = models.PositiveSmallIntegerField(_("year of the emulation"))
+    scan = models.FileField(_("scan"), upload_to=decision_scan_path, storage=private_storage, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True,
+                                   blank=True)
+    revoked_reason = models.TextField(_("why it was revoked"), blank=True)
+
+    class Meta:
+        ordering = ["-date", "number"]
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        constraints = [
+            models.UniqueConstraint(fields=["superior", "number"], name="awards_decision_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.date:%d/%m/%Y})"
+
+
+class Grant(models.Model):
+    """One award granted to one unit by a decision; the unit's award history."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="grants")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="grants", verbose_name=_("unit"))
+    award_type = models.ForeignKey(AwardType, on_delete=models.PROTECT, related_name="grants",
+                                   verbose_name=_("award"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    proposal = models.ForeignKey(Proposal, on_delete=models.SET_NULL, null=True, blank=True, related_name="grants")
+
+    class Meta:
+        ordering = ["-year", "award_type__position", "unit__name"]
+        verbose_name = _("granted award")
+        verbose_name_plural = _("granted awards")
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "unit", "award_type"], name="awards_grant_once_per_decision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} – {self.award_type} ({self.year})"

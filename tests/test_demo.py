@@ -2,7 +2,8 @@
 The demo (``manage.py load_demo``): the seed's story of Cụm Thi đua số 6, written
 through the services, with frozen results (and two visible ties) for 2022–2024,
 each year's leader acclaimed 4/4 at its conference, which opened the next year,
-loaded twice without a change, and every README account.
+the award proposals of 2023 (decided by the Command) and 2024, loaded twice
+without a change, and every README account.
 """
 
 import datetime
@@ -17,9 +18,11 @@ from django.core.management import call_command
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
-from awards.demo import DEMO_PASSWORD, load_demo
-from awards.models import Candidate, Conference, OpenChoice, Participation, Vote
+from awards import awarding, documents
+from awards.demo import DEMO_PASSWORD, HIGHER_AUTHORITY, load_demo
+from awards.models import Candidate, Conference, Decision, Grant, OpenChoice, Participation, Proposal, Vote
 from clusters.models import Cluster, ClusterYear, Membership, RoleAssignment, User
 from scoring import services
 from scoring.models import CriteriaSet, Criterion, Evidence, Result, ResultSnapshot, Score, ScoreEvent, Sheet
@@ -63,6 +66,24 @@ FROZEN = {
         (PB452, D("94.00"), 3, False, "excellent", "total"),
         (HA_THANH, D("91.75"), 4, False, "excellent", "total"),
     ],
+}
+
+# The proposals of Cụm 6 made by ``awarding.propose_defaults`` after each conference: (unit, award code).
+# One title and one flag per unit: the leader Đơn vị Quyết thắng (the 20% quota of 6 units) and the Command's
+# flag, the company its variant, the others Đơn vị tiên tiến. Every unit has a title, so no Giấy khen.
+PROPOSED = {
+    2023: sorted([
+        (SD301, "don-vi-quyet-thang"), (SD301, "co-thi-dua-btl"),
+        (TQS, "don-vi-tien-tien"),
+        (HA_THANH, "tap-the-lao-dong-xuat-sac"),
+        (PB452, "don-vi-tien-tien"),
+    ]),
+    2024: sorted([
+        (TQS, "don-vi-quyet-thang"), (TQS, "co-thi-dua-btl"),
+        (SD301, "don-vi-tien-tien"),
+        (HA_THANH, "tap-the-lao-dong-xuat-sac"),
+        (PB452, "don-vi-tien-tien"),
+    ]),
 }
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +143,10 @@ def test_loader_is_idempotent():
     assert awards == {
         "Vote": 3, "Candidate": 3, "Participation": 3 * 4, "OpenChoice": 0, "Conference": 3, "VoteRules": 0,
     }
+    # The proposals of 2023 and 2024, one decision of the Command granting all of 2023 (all its own awards).
+    assert (after_first["awards.Proposal"], after_first["awards.Decision"], after_first["awards.Grant"]) == (
+        len(PROPOSED[2023]) + len(PROPOSED[2024]), 1, len(PROPOSED[2023]),
+    )
 
 
 def test_closed_years_of_cluster_6_have_frozen_results():
@@ -313,6 +338,78 @@ def test_each_conference_acclaimed_its_leader_in_one_secret_round_and_handed_ove
     assert Candidate.objects.filter(vote__cluster_year__cluster=c6).count() == 3
     assert not Vote.objects.filter(cluster_year__cluster__name="Cụm Thi đua số 7").exists()
     assert not Conference.objects.filter(cluster_year__cluster__name="Cụm Thi đua số 7").exists()
+
+
+def proposals_of(year: int):
+    return Proposal.objects.filter(cluster_year__cluster=cluster_6(), cluster_year__year=year).select_related(
+        "unit", "award_type", "created_by",
+    )
+
+
+def test_after_each_conference_the_chairs_officer_proposed_the_defaults():
+    load_demo()
+    for year, (_chair, officer) in CHAIRS.items():
+        proposals = list(proposals_of(year))
+        assert sorted((p.unit.name, p.award_type.code) for p in proposals) == PROPOSED.get(year, []), year
+        held_on = CONFERENCES[year][0]
+        for p in proposals:
+            assert (p.created_by.username, timezone.localtime(p.created_at).date()) == (officer, held_on)
+            assert (p.withdrawn_at, p.reason) == (None, "")
+            assert p.justification
+        # One title and one flag per unit; a Giấy khen only for a unit without another proposal.
+        kinds = {}
+        for p in proposals:
+            kinds.setdefault(p.unit.name, []).append(p.award_type.kind)
+        for unit, held in kinds.items():
+            assert held.count("title") <= 1 and held.count("flag") <= 1, (year, unit)
+            assert "certificate" not in held or len(held) == 1, (year, unit)
+    # 2024: the School, acclaimed, for the Command's flag, which needs its Đơn vị Quyết thắng of the year.
+    flags = proposals_of(2024).filter(award_type__code="co-thi-dua-btl")
+    assert [p.unit.name for p in flags] == [TQS]
+    assert proposals_of(2024).filter(unit__name=TQS, award_type__code="don-vi-quyet-thang").exists()
+    assert proposals_of(2024).get(unit__name=TQS, award_type__code="don-vi-quyet-thang").justification == (
+        "Xếp thứ 1/4, 106,5 điểm, xếp loại Xuất sắc; được suy tôn là đơn vị dẫn đầu Cụm."
+    )
+    assert not Proposal.objects.filter(cluster_year__cluster__name="Cụm Thi đua số 7").exists()
+
+
+def test_the_command_decided_2023_and_the_history_shows_it():
+    load_demo()
+    decision = Decision.objects.get()
+    assert (decision.superior.name, decision.number, decision.date, decision.authority, decision.signer,
+            decision.year, decision.recorded_by.username, decision.revoked_at) == (
+        "Bộ Tư lệnh Thủ đô Hà Nội", "231/QĐ-BTL", datetime.date(2023, 12, 20), "Bộ Tư lệnh Thủ đô Hà Nội",
+        "Tư lệnh", 2023, "btl", None,
+    )
+    # Every 2023 proposal of an award the Command decides: all of them (no proposal of the Ministry's flag).
+    grants = list(decision.grants.select_related("unit", "award_type", "proposal"))
+    expected = [row for row in PROPOSED[2023] if row[1] not in HIGHER_AUTHORITY]
+    assert expected == PROPOSED[2023]
+    assert sorted((g.unit.name, g.award_type.code) for g in grants) == expected
+    assert all(g.year == 2023 and g.proposal.cluster_year.year == 2023 for g in grants)
+    assert all((g.proposal.unit, g.proposal.award_type) == (g.unit, g.award_type) for g in grants)
+    assert not Grant.objects.filter(proposal__cluster_year__year=2024).exists()
+    # Sư đoàn 301's history: 2023 granted (with the Command's flag); 2024 proposed, not yet decided.
+    sd301 = cluster_6().years.get(year=2024).memberships.get(unit__name=SD301).unit
+    history = [(g.year, g.award_type.code, g.decision.number) for g in awarding.award_history(sd301)]
+    assert sorted(history) == sorted(
+        (2023, code, "231/QĐ-BTL") for unit, code in expected if unit == SD301
+    )
+    assert sorted(p.award_type.code for p in proposals_of(2024).filter(unit=sd301)) == [
+        code for unit, code in PROPOSED[2024] if unit == SD301
+    ]
+
+
+def test_the_2024_proposal_letter_of_the_demo(tmp_path):
+    load_demo()
+    y2024 = cluster_6().years.get(year=2024)
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(documents.proposal_letter_pdf(y2024))
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(path).pages).split())
+    for line in ["SƯ ĐOÀN BỘ BINH 301", "Kính gửi: Bộ Tư lệnh Thủ đô Hà Nội",
+                 "tổ chức ngày 01/11/2024 tại Hà Nội", f"Hội nghị đã suy tôn {TQS}",
+                 "Cờ thi đua của Bộ Tư lệnh", SD301, TQS, HA_THANH, PB452]:
+        assert line in text, line
 
 
 def test_the_closed_years_keep_the_deadlines_and_2025_is_chaired_by_the_school():

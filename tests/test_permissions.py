@@ -2,6 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.awards.test_award_views import MATRIX as AWARD_PAGES_MATRIX
 from tests.awards.test_views import MATRIX as AWARDS_MATRIX
 from tests.clusters.test_views import MATRIX as CLUSTERS_MATRIX
 from tests.scoring.test_results_views import MATRIX as RESULTS_MATRIX
@@ -28,5 +29,5 @@ def project_route_names() -> set[str]:
 
 
 def test_every_route_has_a_row_in_a_matrix():
-    covered = set(CLUSTERS_MATRIX) | set(SCORING_MATRIX) | set(RESULTS_MATRIX) | set(AWARDS_MATRIX)
+    covered = set(CLUSTERS_MATRIX) | set(SCORING_MATRIX) | set(RESULTS_MATRIX) | set(AWARDS_MATRIX) | set(AWARD_PAGES_MATRIX)
     assert project_route_names() == covered

@@ -64,3 +64,11 @@ def test_admin_votes_and_conferences_are_read_only(admin_client_, world):
     assert admin_client_.get(reverse("admin:awards_vote_changelist")).status_code == 200
     assert admin_client_.get(reverse("admin:awards_vote_add")).status_code == 403
     assert admin_client_.get(reverse("admin:awards_conference_add")).status_code == 403
+
+
+def test_admin_catalogue_lists_the_seeded_awards(admin_client_, world):
+    response = admin_client_.get(reverse("admin:awards_awardtype_changelist") + "?q=Quyết thắng")
+    assert response.status_code == 200
+    assert "Đơn vị Quyết thắng" in response.content.decode()
+    assert admin_client_.get(reverse("admin:awards_proposal_add")).status_code == 403
+    assert admin_client_.get(reverse("admin:awards_decision_add")).status_code == 403

@@ -1,4 +1,7 @@
-"""The conference minutes (biên bản): what they read from the year, and the PDF as a reader sees it."""
+"""
+The conference minutes (biên bản) and the proposal letter (tờ trình): what they
+read from the year, and the PDFs as a reader sees them.
+"""
 
 import datetime
 import subprocess
@@ -12,8 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 from pypdf import PdfReader
 
-from awards import documents, services
-from awards.models import Vote
+from awards import awarding, documents, services
+from awards.models import AwardType, Proposal, Vote
 from clusters.models import ClusterYear, Membership, Unit
 from scoring import services as scoring_services
 from scoring.models import ResultSnapshot, Score, Sheet
@@ -166,8 +169,8 @@ def test_minutes_context_tally_agrees_with_the_vote_services():
 def test_minutes_context_reads_in_a_fixed_number_of_queries(members, django_assert_num_queries):
     year = finished(voted(closed_year(members)))
 
-    # cluster year + conference, members, votes, candidates, present, next year, ranking_for (5)
-    with django_assert_num_queries(11):
+    # cluster year + conference, members, votes, candidates, present, next year, proposals, ranking_for (5)
+    with django_assert_num_queries(12):
         context = documents.minutes_context(year.cluster_year)
 
     assert len(context["members"]) == len(context["results"]) == members
@@ -241,3 +244,148 @@ def test_weasyprint_is_imported_only_for_a_pdf():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=settings.BASE_DIR, env=env)
     assert done.stdout.strip() == "False"
+
+
+# --- the proposals: the letter (tờ trình) and section V of the minutes ------------------------------
+
+LETTER_SUBJECT = "Về việc đề nghị khen thưởng các đơn vị Cụm Thi đua số 6 năm 2024"
+# Awards of the tests' own (codes apart from the seeded catalogue), in the catalogue's order.
+QUYET_THANG, XUAT_SAC = "Đơn vị Quyết thắng", "Tập thể lao động xuất sắc"
+FLAG, CERTIFICATE = "Cờ thi đua của Bộ Tư lệnh Thủ đô Hà Nội", "Giấy khen của Bộ Tư lệnh"
+AWARDS = [("thu-dvqt", QUYET_THANG, 901, "title"), ("thu-ttldxs", XUAT_SAC, 902, "title"),
+          ("thu-co", FLAG, 903, "flag"), ("thu-giay-khen", CERTIFICATE, 904, "certificate")]
+JUSTIFICATIONS = {
+    SCHOOL: "Dẫn đầu Cụm, hạng 1/4 với 95,00 điểm; được Hội nghị suy tôn 4/4.",
+    DIVISION: "Hạng 2/4 với 90,00 điểm, hoàn thành xuất sắc nhiệm vụ huấn luyện.",
+    COMPANY: "Hạng 3/4 với 85,00 điểm, vượt chỉ tiêu sản xuất kinh doanh.",
+    REGIMENT: "Hạng 4/4 với 80,00 điểm.",
+}
+
+
+def proposed(year: Year, *, withdraw_regiment: bool = True) -> dict[str, AwardType]:
+    """The year's proposals through ``awards.awarding``; the Regiment's certificate withdrawn."""
+    awards = {name: AwardType.objects.create(code=code, name=name, level="Bộ Tư lệnh",
+                                             authority="Tư lệnh Bộ Tư lệnh Thủ đô Hà Nội",
+                                             kind=kind, position=position)
+              for code, name, position, kind in AWARDS}
+    for unit, award in [(DIVISION, QUYET_THANG), (SCHOOL, QUYET_THANG), (COMPANY, XUAT_SAC), (SCHOOL, FLAG),
+                        (REGIMENT, CERTIFICATE)]:
+        proposal = awarding.add_proposal(
+            cluster_year=year.cluster_year, unit=year.units[unit], award=awards[award],
+            reason="Hội nghị thống nhất", by=year.officer, now=NOW, justification_text=JUSTIFICATIONS[unit],
+        )
+    if withdraw_regiment:
+        awarding.withdraw_proposal(proposal=proposal, reason="Chưa đủ hồ sơ", by=year.officer, now=NOW)
+    return awards
+
+
+# The active proposals in the catalogue's order, then by unit name: (unit, award).
+ACTIVE = [(DIVISION, QUYET_THANG), (SCHOOL, QUYET_THANG), (COMPANY, XUAT_SAC), (SCHOOL, FLAG)]
+
+
+def test_proposal_letter_context_lists_the_active_proposals():
+    year = finished(voted(closed_year()))
+    proposed(year)
+
+    context = documents.proposal_letter_context(year.cluster_year)
+
+    assert [(p.unit.name, p.award_type.name) for p in context["proposals"]] == ACTIVE
+    assert (context["chair"], context["leader"], context["superior"].name) == (
+        year.units[DIVISION], year.units[SCHOOL], "Bộ Tư lệnh Thủ đô Hà Nội",
+    )
+    assert (context["held_on"], context["place"], context["units_proposed"]) == (HELD_ON, "Hà Nội", 3)
+
+
+@pytest.mark.parametrize("members", [4, 8])
+def test_proposal_letter_context_reads_in_a_fixed_number_of_queries(members, django_assert_num_queries):
+    year = finished(voted(closed_year(members)))
+    awards = proposed(year)
+    for name, unit in year.units.items():
+        if name.startswith("Đơn vị "):
+            awarding.add_proposal(cluster_year=year.cluster_year, unit=unit, award=awards[CERTIFICATE],
+                                  reason="Hội nghị thống nhất", by=year.officer, now=NOW)
+
+    # cluster year + cluster + superior + conference, chair, proposals
+    with django_assert_num_queries(3):
+        context = documents.proposal_letter_context(year.cluster_year)
+
+    assert len(context["proposals"]) == len(ACTIVE) + members - 4
+
+
+def test_proposal_letter_pdf(tmp_path):
+    year = finished(voted(closed_year()))
+    proposed(year)
+
+    content = documents.proposal_letter_pdf(year.cluster_year, number="45/TTr-CTĐ6",
+                                            date=datetime.date(2024, 11, 5))
+
+    assert content.startswith(b"%PDF")
+    text = pdf_text(tmp_path / "letter.pdf", content)
+    for line in [
+        "BỘ TƯ LỆNH THỦ ĐÔ HÀ NỘI", "SƯ ĐOÀN BỘ BINH 301", "Số: 45/TTr-CTĐ6",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+        "Hà Nội, ngày 05 tháng 11 năm 2024", "TỜ TRÌNH", LETTER_SUBJECT,
+        "Kính gửi: Bộ Tư lệnh Thủ đô Hà Nội",
+        "Hội nghị tổng kết công tác thi đua, khen thưởng năm 2024 của Cụm Thi đua số 6"
+        " tổ chức ngày 01/11/2024 tại Hà Nội",
+        f"Hội nghị đã suy tôn {SCHOOL} là đơn vị dẫn đầu Cụm Thi đua số 6 năm 2024",
+        f"{DIVISION}, đơn vị Cụm trưởng Cụm Thi đua số 6 năm 2024, kính đề nghị Bộ Tư lệnh Thủ đô Hà Nội",
+        "3 đơn vị (4 hình thức khen thưởng)",
+        "STT", "Đơn vị", "Hình thức khen thưởng", "Tóm tắt thành tích",
+        SCHOOL, DIVISION, COMPANY, QUYET_THANG, XUAT_SAC, FLAG,
+        JUSTIFICATIONS[SCHOOL], JUSTIFICATIONS[DIVISION], JUSTIFICATIONS[COMPANY],
+        "Hồ sơ kèm theo: Biên bản hội nghị tổng kết công tác thi đua, khen thưởng năm 2024"
+        " của Cụm Thi đua số 6 ngày 01/11/2024",
+        "Nơi nhận:", "CỤM TRƯỞNG SƯ ĐOÀN BỘ BINH 301", "Trang 1/",
+    ]:
+        assert line in text, line
+    # The withdrawn proposal is not in the letter.
+    assert REGIMENT not in text and CERTIFICATE not in text and JUSTIFICATIONS[REGIMENT] not in text
+    # The rows in order: number, unit, award.
+    rows = [f"{n} {unit} {award}" for n, (unit, award) in enumerate(ACTIVE, start=1)]
+    positions = [text.find(row) for row in rows]
+    assert -1 not in positions and positions == sorted(positions), rows
+
+
+def test_proposal_letter_pdf_without_number_and_date_leaves_them_blank(tmp_path):
+    year = voted(closed_year())  # acclaimed, the conference not yet finished
+    proposed(year)
+
+    text = pdf_text(tmp_path / "blank.pdf", documents.proposal_letter_pdf(year.cluster_year))
+
+    for line in [
+        "Số: ……/TTr-CTĐ", "Hà Nội, ngày ..... tháng ..... năm .......", "Kính gửi: Bộ Tư lệnh Thủ đô Hà Nội",
+        "tổ chức ngày ..... / ..... / .......... tại …………………………",
+        f"Hội nghị đã suy tôn {SCHOOL} là đơn vị dẫn đầu", QUYET_THANG, FLAG,
+    ]:
+        assert line in text, line
+
+
+def test_minutes_pdf_lists_the_proposals_in_section_v(tmp_path):
+    year = finished(voted(closed_year()))
+    proposed(year)
+
+    text = pdf_text(tmp_path / "minutes.pdf", documents.minutes_pdf(year.cluster_year))
+
+    section = text.split("V. ĐỀ NGHỊ KHEN THƯỞNG", 1)[1].split("VI. BÀN GIAO CỤM TRƯỞNG", 1)[0]
+    intro = "Hội nghị thống nhất đề nghị Bộ Tư lệnh Thủ đô Hà Nội xem xét, khen thưởng các đơn vị sau:"
+    assert intro in section
+    for n, (unit, award) in enumerate(ACTIVE, start=1):
+        assert f"{n} {unit} {award}" in section, (unit, award)
+    for unit in (SCHOOL, DIVISION, COMPANY):
+        assert JUSTIFICATIONS[unit] in section
+    assert documents.PROPOSALS_PLACEHOLDER not in text
+    assert REGIMENT not in section and CERTIFICATE not in text
+
+
+def test_minutes_keep_the_placeholder_when_every_proposal_is_withdrawn(tmp_path):
+    year = finished(voted(closed_year()))
+    proposed(year)
+    Proposal.objects.filter(withdrawn_at__isnull=True).update(withdrawn_at=NOW,
+                                                              withdrawn_reason="Làm lại hồ sơ")
+
+    text = pdf_text(tmp_path / "minutes.pdf", documents.minutes_pdf(year.cluster_year))
+
+    assert documents.PROPOSALS_PLACEHOLDER in text
+    assert QUYET_THANG not in text and FLAG not in text
+    assert documents.minutes_context(year.cluster_year)["proposals"] == []
