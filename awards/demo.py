@@ -38,8 +38,10 @@ Loading is idempotent: a cluster whose years already exist is left as it is.
 """
 
 import datetime
+import importlib
 from dataclasses import dataclass
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
@@ -50,7 +52,7 @@ from clusters.models import ClusterYear, RoleAssignment
 from scoring import demo as scoring_demo
 
 from . import awarding, services
-from .models import Conference, Proposal, Vote
+from .models import AwardType, Conference, Proposal, Vote
 
 __all__ = ["DEMO_PASSWORD", "load_demo"]
 
@@ -166,10 +168,22 @@ def counts() -> dict[str, int]:
 
 
 @transaction.atomic
+def ensure_catalogue() -> None:
+    """
+    The award catalogue as migration 0003 seeds it. A database emptied after
+    migrating (``flush``, or the browser tests' transactional cases) has lost
+    it; the same seeding function puts it back (it updates by code).
+    """
+    if not AwardType.objects.exists():
+        seeding = importlib.import_module("awards.migrations.0003_seed_award_catalogue")
+        seeding.seed(django_apps, None)
+
+
 def load_demo(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Create what is missing of the whole demo; return how many objects each kind now has."""
     # The texts the services write (vote explanations, phase reasons) in the site's language.
     with translation.override(settings.LANGUAGE_CODE):
+        ensure_catalogue()
         demo = cluster_demo.load()
         new = demo.new_years
         if new:

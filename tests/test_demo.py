@@ -524,3 +524,14 @@ def test_every_readme_account_logs_in(client):
         assert client.login(username=username, password=password), username
         assert client.get(reverse("home")).status_code == 200
         client.logout()
+
+
+@pytest.mark.django_db
+def test_loader_puts_back_an_emptied_award_catalogue(tmp_path, settings):
+    """A flushed database (as after the browser tests' transactional cases) gets the catalogue back."""
+    from awards.models import AwardType
+
+    settings.MEDIA_ROOT = tmp_path
+    AwardType.objects.all().delete()
+    load_demo()
+    assert AwardType.objects.count() == 9
