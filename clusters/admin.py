@@ -55,16 +55,11 @@ class MembershipFormSet(BaseInlineFormSet):
             raise ValidationError(ONE_VICE_CHAIR)
 
 
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    formset = MembershipFormSet
-    extra = 0
-    min_num = 1
-    fields = ["unit", "role"]
-    autocomplete_fields = ["unit"]
+class LockedWithParentInline:
+    """An inline that is read-only when its parent object is: subclasses say when in ``_editable``."""
 
-    def _editable(self, obj: ClusterYear | None) -> bool:
-        return obj is None or not obj.is_closed
+    def _editable(self, obj) -> bool:
+        return True
 
     def has_add_permission(self, request, obj=None):
         return self._editable(obj) and super().has_add_permission(request, obj)
@@ -74,6 +69,18 @@ class MembershipInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+class MembershipInline(LockedWithParentInline, admin.TabularInline):
+    model = Membership
+    formset = MembershipFormSet
+    extra = 0
+    min_num = 1
+    fields = ["unit", "role"]
+    autocomplete_fields = ["unit"]
+
+    def _editable(self, obj: ClusterYear | None) -> bool:
+        return obj is None or not obj.is_closed
 
 
 class PhaseChangeInline(admin.TabularInline):

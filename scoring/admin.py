@@ -38,7 +38,7 @@ class CriterionFormSet(BaseInlineFormSet):
             raise ValidationError(list(errors.values()))
 
 
-class CriterionInline(admin.TabularInline):
+class CriterionInline(cluster_admin.LockedWithParentInline, admin.TabularInline):
     model = Criterion
     formset = CriterionFormSet
     extra = 1
@@ -47,15 +47,6 @@ class CriterionInline(admin.TabularInline):
 
     def _editable(self, obj) -> bool:
         return obj is None or not obj.is_locked
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_delete_permission(request, obj)
 
 
 class ClusterYearSetInline(admin.TabularInline):
@@ -196,7 +187,7 @@ class CriteriaLinkFormSet(BaseInlineFormSet):
                 form.add_error("criteria_set", services.SET_OTHER_SUPERIOR)
 
 
-class CriteriaLinkInline(admin.StackedInline):
+class CriteriaLinkInline(cluster_admin.LockedWithParentInline, admin.StackedInline):
     model = ClusterYearSet
     formset = CriteriaLinkFormSet
     fields = ["criteria_set"]
@@ -207,12 +198,6 @@ class CriteriaLinkInline(admin.StackedInline):
 
     def _editable(self, obj) -> bool:
         return obj is None or obj.phase == ClusterYear.Phase.PLANNING
-
-    def has_add_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return self._editable(obj) and super().has_change_permission(request, obj)
 
 
 @admin.action(description=_("Open the next year with the same members, chair and criteria"))

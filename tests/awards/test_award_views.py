@@ -16,11 +16,11 @@ from django.utils import timezone
 from awards import awarding, services
 from awards.models import AwardType, Decision, Grant, Proposal
 from tests.awards.test_views import arrange
-from tests.conftest import PERSONAS
+
+from tests.matrix import FORBIDDEN, HIDDEN, LOGIN, NOT_ALLOWED, OK, REDIRECT, assert_answer, cases
 
 pytestmark = pytest.mark.django_db
 
-LOGIN, OK, REDIRECT, FORBIDDEN, HIDDEN, NOT_ALLOWED = 302, 200, 302, 403, 404, 405
 NOW = timezone.now()
 
 
@@ -95,12 +95,7 @@ MATRIX = {
     },
 }
 
-CASES = [
-    (route, method, persona, expected)
-    for route, methods in MATRIX.items()
-    for method, row in methods.items()
-    for persona, expected in zip(PERSONAS, row, strict=True)
-]
+CASES = cases(MATRIX)
 
 
 @pytest.mark.parametrize(("route", "method", "persona", "expected"), CASES)
@@ -108,10 +103,7 @@ def test_permission_matrix(client_as, world, route, method, persona, expected):
     w = finished(world)
     client = client_as(persona)
     target = url(route, w)
-    response = client.get(target) if method == "GET" else client.post(target, post_data(route, w))
-    assert response.status_code == expected
-    if persona == "anonymous" and expected == LOGIN:
-        assert response["Location"].startswith(reverse("login"))
+    assert_answer(client, method, target, post_data(route, w) if method == "POST" else {}, persona, expected)
 
 
 def test_officer_generates_proposals_and_sees_reasons(client_as, world):

@@ -16,13 +16,13 @@ from awards import services
 from awards.models import Candidate, Conference, Participation, Vote
 from clusters.models import ClusterYear
 from scoring import services as scoring_services
-from tests.conftest import PERSONAS
 from tests.factories import attach, make_criteria_set
 from tests.scoring.test_ranking import approved
 
+from tests.matrix import FORBIDDEN, HIDDEN, LOGIN, NOT_ALLOWED, OK, REDIRECT, assert_answer, cases
+
 pytestmark = pytest.mark.django_db
 
-LOGIN, OK, REDIRECT, FORBIDDEN, HIDDEN, NOT_ALLOWED = 302, 200, 302, 403, 404, 405
 NOW = timezone.make_aware(datetime.datetime(2024, 11, 1, 8, 0))
 
 
@@ -93,12 +93,7 @@ MATRIX = {
     "awards:vote-decision": {"GET open": [NOT_ALLOWED] * 9, "POST open": MANAGE_POST},
 }
 
-CASES = [
-    (route, case, persona, expected)
-    for route, cases in MATRIX.items()
-    for case, row in cases.items()
-    for persona, expected in zip(PERSONAS, row, strict=True)
-]
+CASES = cases(MATRIX)
 
 
 @pytest.mark.parametrize(("route", "case", "persona", "expected"), CASES)
@@ -107,10 +102,7 @@ def test_permission_matrix(client_as, world, route, case, persona, expected):
     w = arrange(world, state)
     client = client_as(persona)
     target = url(route, w)
-    response = client.get(target) if method == "GET" else client.post(target, post_data(route, w))
-    assert response.status_code == expected
-    if persona == "anonymous" and expected == LOGIN:
-        assert response["Location"].startswith(reverse("login"))
+    assert_answer(client, method, target, post_data(route, w) if method == "POST" else {}, persona, expected)
 
 
 def test_outsiders_and_voters_do_not_see_turnout(client_as, world):

@@ -17,13 +17,14 @@ from django.utils import timezone
 from clusters.models import ClusterYear
 from scoring import services
 from scoring.models import Criterion, ResultSnapshot, Sheet
-from tests.conftest import PERSONAS, make_world
+from tests.conftest import make_world
 from tests.factories import MembershipFactory, UnitFactory, attach, make_criteria_set
 from tests.scoring.test_ranking import approved
 
+from tests.matrix import FORBIDDEN, HIDDEN, LOGIN, NOT_ALLOWED, OK, REDIRECT, assert_answer, cases
+
 pytestmark = pytest.mark.django_db
 
-LOGIN, OK, REDIRECT, FORBIDDEN, HIDDEN, NOT_ALLOWED = 302, 200, 302, 403, 404, 405
 NOW = timezone.make_aware(datetime.datetime(2024, 11, 1, 8, 0))
 A90 = {"1.1": "40", "2.1": "40", "1.2": "10"}
 B80 = {"1.1": "40", "2.1": "40"}
@@ -110,12 +111,7 @@ MATRIX = {
     },
 }
 
-CASES = [
-    (route, case, persona, expected)
-    for route, cases in MATRIX.items()
-    for case, row in cases.items()
-    for persona, expected in zip(PERSONAS, row, strict=True)
-]
+CASES = cases(MATRIX)
 
 
 @pytest.mark.parametrize(("route", "case", "persona", "expected"), CASES)
@@ -124,10 +120,7 @@ def test_permission_matrix(client_as, world, route, case, persona, expected):
     w = arrange(world, closed=state == "closed")
     client = client_as(persona)
     target = url(route, w)
-    response = client.get(target) if method == "GET" else client.post(target, post_data(route, w))
-    assert response.status_code == expected
-    if persona == "anonymous" and expected == LOGIN:
-        assert response["Location"].startswith(reverse("login"))
+    assert_answer(client, method, target, post_data(route, w) if method == "POST" else {}, persona, expected)
 
 
 def test_ranking_page_provisional(client_as, open_year):

@@ -17,12 +17,13 @@ from django.utils import timezone
 from clusters.models import ClusterYear
 from scoring import excel, services
 from scoring.models import Evidence, Score, Sheet
-from tests.conftest import PERSONAS, make_world
+from tests.conftest import make_world
 from tests.factories import attach, big_tree, make_criteria_set
+
+from tests.matrix import FORBIDDEN, HIDDEN, LOGIN, NOT_ALLOWED, OK, REDIRECT, assert_answer, cases
 
 pytestmark = pytest.mark.django_db
 
-LOGIN, OK, REDIRECT, FORBIDDEN, HIDDEN, NOT_ALLOWED = 302, 200, 302, 403, 404, 405
 
 FULL = {"1.1": "35,5", "1.2": "20", "2.1": "40", "3.1": "8", "3.2": "7,25", "4.1": "2", "4.2": ""}
 
@@ -121,22 +122,14 @@ MATRIX = {
     },
 }
 
-CASES = [
-    (route, method, persona, expected)
-    for route, methods in MATRIX.items()
-    for method, row in methods.items()
-    for persona, expected in zip(PERSONAS, row, strict=True)
-]
+CASES = cases(MATRIX)
 
 
 @pytest.mark.parametrize(("route", "method", "persona", "expected"), CASES)
 def test_permission_matrix(client_as, sheets, route, method, persona, expected):
     client = client_as(persona)
     target = url(route, sheets)
-    response = client.get(target) if method == "GET" else client.post(target, post_data(route, sheets))
-    assert response.status_code == expected
-    if persona == "anonymous" and expected == LOGIN:
-        assert response["Location"].startswith(reverse("login"))
+    assert_answer(client, method, target, post_data(route, sheets) if method == "POST" else {}, persona, expected)
 
 
 @pytest.mark.parametrize(("persona", "expected"), [("officer_a", FORBIDDEN), ("command", OK), ("staff_b", HIDDEN)])
