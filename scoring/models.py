@@ -377,7 +377,19 @@ class ScoreEvent(models.Model):
         return f"{self.sheet} {self.kind} {self.old_value} → {self.new_value}"
 
 
-class ResultSnapshot(models.Model):
+class WrittenOnce:
+    """Rows of frozen results: inserted once, never updated or deleted through a model."""
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValidationError(SNAPSHOT_FROZEN)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(SNAPSHOT_FROZEN)
+
+
+class ResultSnapshot(WrittenOnce, models.Model):
     """
     The frozen results of a cluster year: written once by ``services.close_scoring``
     (number 1) or ``services.amend_official_points`` (the next number), never
@@ -410,16 +422,8 @@ class ResultSnapshot(models.Model):
     def __str__(self) -> str:
         return f"{self.cluster_year} #{self.number}"
 
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise ValidationError(SNAPSHOT_FROZEN)
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValidationError(SNAPSHOT_FROZEN)
-
-
-class Result(models.Model):
+class Result(WrittenOnce, models.Model):
     """One unit's frozen line of a snapshot. Written only with its snapshot."""
 
     snapshot = models.ForeignKey(ResultSnapshot, on_delete=models.PROTECT, related_name="results")
@@ -445,11 +449,3 @@ class Result(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} #{self.rank}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise ValidationError(SNAPSHOT_FROZEN)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(SNAPSHOT_FROZEN)
