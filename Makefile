@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 HOST   ?= 127.0.0.1:8000
+# pytest-xdist workers: the suite on both cores (JOBS=0 runs it in one process).
+JOBS   ?= 2
 
 .PHONY: run test install install-test messages migrate demo check-deploy clean
 
@@ -38,7 +40,7 @@ run: demo
 	$(PY) manage.py runserver $(HOST)
 
 test: install-test messages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 locale/*/LC_MESSAGES/*.mo
