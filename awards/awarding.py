@@ -32,11 +32,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from clusters import audit
 from clusters.models import ClusterYear, Membership, Superior, Unit, User
 from scoring.models import Band, Result, ResultSnapshot
 from scoring.validators import format_points
 
-from .models import AwardType, Decision, Grant, Proposal
+from .models import PROPOSAL_DECIDED, AwardType, Decision, Grant, Proposal
 from .services import decided_leader
 
 BAND_ORDER = [Band.WEAK, Band.AVERAGE, Band.FAIR, Band.GOOD, Band.EXCELLENT]
@@ -56,6 +57,9 @@ ADD_REASON = _("Give the reason for adding this proposal.")
 DECISION_EMPTY = _("A decision grants at least one award.")
 DECISION_NUMBER_USED = _("A decision with this number is already recorded.")
 REVOKE_REASON = _("Give the reason for revoking the decision.")
+PROPOSALS_DECIDED = _("The year is closed and the superior has decided on its proposals: they no longer change. "
+                      "To change them, revoke the decision with its reason first.")
+PROPOSAL_GRANTED = PROPOSAL_DECIDED  # the model refuses it too
 ALREADY_REVOKED = _("This decision is already revoked.")
 
 
@@ -210,6 +214,11 @@ def eligibility_table(cluster_year: ClusterYear) -> list[Line]:
 def _check_stage(cluster_year: ClusterYear) -> None:
     if cluster_year.phase not in (ClusterYear.Phase.CONFERENCE, ClusterYear.Phase.CLOSED) or decided_leader(cluster_year) is None:
         raise ValidationError(NOT_AFTER_CONFERENCE)
+    # A closed year's proposals are final once the superior has decided on them (a decision in force).
+    if cluster_year.phase == ClusterYear.Phase.CLOSED and Grant.objects.filter(
+        proposal__cluster_year=cluster_year, decision__revoked_at__isnull=True
+    ).exists():
+        raise ValidationError(PROPOSALS_DECIDED)
 
 
 @transaction.atomic
@@ -255,7 +264,14 @@ def add_proposal(*, cluster_year: ClusterYear, unit: Unit, award: AwardType, rea
 
 @transaction.atomic
 def withdraw_proposal(*, proposal: Proposal, reason: str, by: User, now: datetime.datetime) -> Proposal:
+    cluster_year = ClusterYear.objects.select_for_update().get(pk=proposal.cluster_year_id)
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+    if proposal.grants.filter(decision__revoked_at__isnull=True).exists():
+        raise ValidationError(PROPOSAL_GRANTED)
+    if cluster_year.phase == ClusterYear.Phase.CLOSED and Grant.objects.filter(
+        proposal__cluster_year=cluster_year, decision__revoked_at__isnull=True
+    ).exists():
+        raise ValidationError(PROPOSALS_DECIDED)
     if not reason.strip():
         raise ValidationError({"reason": [str(WITHDRAW_REASON)]})
     proposal.withdrawn_at, proposal.withdrawn_reason = now, reason.strip()
@@ -273,12 +289,15 @@ def record_decision(*, superior: Superior, number: str, date: datetime.date, aut
         raise ValidationError({"number": [str(DECISION_NUMBER_USED)]})
     decision = Decision(superior=superior, number=number.strip(), date=date, authority=authority.strip(),
                         signer=signer.strip(), year=year, recorded_by=by, recorded_at=now)
+    decision.full_clean()  # before the scan is stored: a refused decision leaves no file behind
     if scan:
         decision.scan.save(scan.name, scan, save=False)
-    decision.full_clean()
     decision.save()
     Grant.objects.bulk_create([Grant(decision=decision, unit=u, award_type=a, year=year, proposal=p)
                                for u, a, p in grants])
+    audit.record(by, audit.Action.AWARD_DECIDED, decision, when=now, detail={
+        "superior": superior.name, "year": year, "grants": [[u.name, a.name] for u, a, _p in grants],
+    })
     return decision
 
 
@@ -291,6 +310,7 @@ def revoke_decision(*, decision: Decision, reason: str, by: User, now: datetime.
         raise ValidationError({"reason": [str(REVOKE_REASON)]})
     decision.revoked_at, decision.revoked_by, decision.revoked_reason = now, by, reason.strip()
     decision.save(update_fields=["revoked_at", "revoked_by", "revoked_reason"])
+    audit.record(by, audit.Action.AWARD_REVOKED, decision, reason=reason.strip(), when=now)
     return decision
 
 

@@ -111,7 +111,7 @@ def hold_conference(story: scoring_demo.Story, cluster_year: ClusterYear) -> Clu
         # The ballot of each unit-staff account's unit: all four agree on the leader.
         staff = RoleAssignment.objects.get(user=story.user(scoring_demo.STAFF[spec]),
                                            role=RoleAssignment.Role.UNIT_STAFF)
-        services.cast_ballot(vote=vote, unit=staff.unit, choices={leader.pk: "agree"})
+        services.cast_ballot(vote=vote, unit=staff.unit, choices={leader.pk: "agree"}, by=staff.user)
     vote = services.close_vote(vote=vote, by=officer, now=_at(day.held_on, 14, 30))
     return services.finish_conference(
         cluster_year=cluster_year, by=officer, now=_at(day.held_on, 16), held_on=day.held_on, place=PLACE,

@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from clusters.models import Unit
@@ -6,9 +7,27 @@ from clusters.models import Unit
 from .models import OpenChoice, Vote
 
 
+class ModelIdsField(forms.ModelMultipleChoiceField):
+    """
+    Refuses an id beyond the database's 64-bit integers as an unknown choice:
+    Django looks the ids up with ``pk__in``, which SQLite cannot even bind.
+    """
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                number = int(pk)
+            except (TypeError, ValueError):
+                continue  # not a number at all: Django refuses it itself
+            if not -(2**63) <= number < 2**63:
+                raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                      params={"value": pk})
+        return super()._check_values(value)
+
+
 class PrepareVoteForm(forms.Form):
     mode = forms.ChoiceField(label=_("Voting"), choices=Vote.Mode.choices, initial=Vote.Mode.ELECTRONIC)
-    present = forms.ModelMultipleChoiceField(
+    present = ModelIdsField(
         label=_("Members present"), queryset=Unit.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     extra = forms.ModelChoiceField(label=_("Add a candidate"), queryset=Unit.objects.none(), required=False)
@@ -113,7 +132,7 @@ class DecisionForm(forms.Form):
     authority = forms.CharField(label=_("Issuing authority"), max_length=200)
     signer = forms.CharField(label=_("Signer"), max_length=200)
     scan = forms.FileField(label=_("Scan of the decision"), required=False)
-    proposals = forms.ModelMultipleChoiceField(label=_("Proposals granted"), queryset=None,
+    proposals = ModelIdsField(label=_("Proposals granted"), queryset=None,
                                                widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, proposals, **kwargs):

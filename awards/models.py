@@ -13,11 +13,13 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from clusters.frozen import FrozenWithYear
 from clusters.models import Cluster, ClusterYear, Unit
 from scoring.fields import PointsField
 from scoring.models import Band, private_storage
@@ -61,7 +63,7 @@ class VoteRules(models.Model):
         return str(self.cluster)
 
 
-class Vote(models.Model):
+class Vote(FrozenWithYear, models.Model):
     """One round of the leader vote of a cluster year. The rules are copied in when the round opens."""
 
     class Status(models.TextChoices):
@@ -122,8 +124,10 @@ class Vote(models.Model):
         return self.status == self.Status.OPEN
 
 
-class Candidate(models.Model):
+class Candidate(FrozenWithYear, models.Model):
     """A unit on the ballot, with the counters its ballots increment (written only by ``awards.services``)."""
+
+    year_path = "vote__cluster_year"
 
     vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="candidates")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit"))
@@ -147,8 +151,10 @@ class Candidate(models.Model):
         return str(self.unit)
 
 
-class Participation(models.Model):
+class Participation(FrozenWithYear, models.Model):
     """That a unit has voted in a round: the roll of turnout, kept apart from any choice."""
+
+    year_path = "vote__cluster_year"
 
     vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="participations")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
@@ -161,8 +167,10 @@ class Participation(models.Model):
         ]
 
 
-class OpenChoice(models.Model):
+class OpenChoice(FrozenWithYear, models.Model):
     """Open ballots only: what a unit chose for a candidate."""
+
+    year_path = "vote__cluster_year"
 
     class Choice(models.TextChoices):
         AGREE = "agree", _("Agree")
@@ -180,7 +188,7 @@ class OpenChoice(models.Model):
         ]
 
 
-class Conference(models.Model):
+class Conference(FrozenWithYear, models.Model):
     """The year-end conference as recorded when it is finished (``services.finish_conference``)."""
 
     cluster_year = models.OneToOneField(ClusterYear, on_delete=models.PROTECT, related_name="conference",
@@ -268,8 +276,37 @@ class AwardType(models.Model):
         return [k.strip() for k in self.unit_kinds.split(",") if k.strip()]
 
 
+PROPOSAL_DECIDED = _("This proposal was granted by a decision in force; revoke the decision with its reason first.")
+
+
+class ProposalQuerySet(models.QuerySet):
+    """Granted proposals (a decision in force names them) are not updated or deleted in bulk either."""
+
+    def _refuse_granted(self) -> None:
+        if self.filter(grants__isnull=False, grants__decision__revoked_at__isnull=True).exists():
+            raise ValidationError(PROPOSAL_DECIDED)
+
+    def update(self, **kwargs):
+        self._refuse_granted()
+        return super().update(**kwargs)
+
+    update.queryset_only = True
+
+    def delete(self):
+        self._refuse_granted()
+        return super().delete()
+
+    delete.queryset_only = True
+    delete.alters_data = True
+
+
 class Proposal(models.Model):
-    """A unit proposed for an award by its cluster for a year. Written by ``awards.services``."""
+    """
+    A unit proposed for an award by its cluster for a year. Written by ``awards.services``.
+    Once a decision in force grants it, it no longer changes (revoking the decision comes first).
+    """
+
+    objects = ProposalQuerySet.as_manager()
 
     cluster_year = models.ForeignKey(ClusterYear, on_delete=models.PROTECT, related_name="proposals",
                                      verbose_name=_("cluster year"))
@@ -294,6 +331,19 @@ class Proposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} – {self.award_type}"
+
+    def is_granted(self) -> bool:
+        return self.pk is not None and Grant.objects.filter(proposal_id=self.pk, decision__revoked_at__isnull=True).exists()
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding and self.is_granted():
+            raise ValidationError(PROPOSAL_DECIDED)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.is_granted():
+            raise ValidationError(PROPOSAL_DECIDED)
+        return super().delete(*args, **kwargs)
 
 
 def decision_scan_path(instance: "Decision", filename: str) -> str:

@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from clusters import audit
 from clusters import services as cluster_services
 from clusters.models import Cluster, ClusterYear, Membership, Unit, User
 from scoring import services as scoring_services
@@ -140,6 +141,8 @@ def _open_round(cluster_year, number, reason, chosen, results, *, mode, present,
                   frozen_rank=results[unit.pk].rank)
         for unit, why in chosen
     ])
+    audit.record(by, audit.Action.VOTE_OPENED, vote, reason=reason, when=now,
+                 detail={"round": number, "mode": mode, "candidates": [unit.name for unit, _why in chosen]})
     return vote
 
 
@@ -166,12 +169,13 @@ def open_runoff(*, vote: Vote, reason: str, by: User, now: datetime.datetime) ->
 
 
 @transaction.atomic
-def cast_ballot(*, vote: Vote, unit: Unit, choices: dict[int, str]) -> None:
+def cast_ballot(*, vote: Vote, unit: Unit, choices: dict[int, str], by: User | None = None) -> None:
     """
-    One ballot of ``unit``: ``choices`` maps candidate id → agree / disagree /
-    blank. The unit is put on the roll (a unique row: a second ballot, even a
-    concurrent one, fails) and each candidate's counter is incremented; in a
-    secret vote nothing else is written.
+    One ballot of ``unit``, cast by ``by``: ``choices`` maps candidate id →
+    agree / disagree / blank. The unit is put on the roll (a unique row: a
+    second ballot, even a concurrent one, fails) and each candidate's counter
+    is incremented; in a secret vote nothing else is written but the audit
+    row, which names the unit and not the choice, dated with the round's opening.
     """
     vote = Vote.objects.select_for_update().get(pk=vote.pk)
     if not vote.is_open:
@@ -197,10 +201,12 @@ def cast_ballot(*, vote: Vote, unit: Unit, choices: dict[int, str]) -> None:
         Candidate.objects.filter(pk=candidate.pk).update(**{choice: F(choice) + 1})
         if not vote.secret:
             OpenChoice.objects.create(vote=vote, voter=unit, candidate=candidate, choice=choice)
+    audit.record(by, audit.Action.BALLOT_CAST, vote, when=vote.opened_at, detail={"unit": unit.name})
 
 
 @transaction.atomic
-def record_paper_tally(*, vote: Vote, tallies: dict[int, tuple[int, int, int]], issued: int, returned: int) -> Vote:
+def record_paper_tally(*, vote: Vote, tallies: dict[int, tuple[int, int, int]], issued: int, returned: int,
+                       by: User | None = None) -> Vote:
     """The counted paper ballots: (agree, disagree, blank) per candidate id, ballots issued and returned."""
     vote = Vote.objects.select_for_update().get(pk=vote.pk)
     if not vote.is_open:
@@ -226,6 +232,10 @@ def record_paper_tally(*, vote: Vote, tallies: dict[int, tuple[int, int, int]], 
         c.save(update_fields=["agree", "disagree", "blank"])
     vote.ballots_issued, vote.ballots_returned = issued, returned
     vote.save(update_fields=["ballots_issued", "ballots_returned"])
+    audit.record(by, audit.Action.PAPER_TALLY, vote, detail={
+        "issued": issued, "returned": returned,
+        "tallies": {c.unit.name: list(tallies[c.pk]) for c in candidates},
+    })
     return vote
 
 
@@ -306,11 +316,15 @@ def close_vote(*, vote: Vote, by: User, now: datetime.datetime) -> Vote:
     vote.status, vote.outcome, vote.leader = Vote.Status.CLOSED, outcome, leader
     vote.closed_by, vote.closed_at, vote.explanation = by, now, "\n".join(lines)
     vote.save(update_fields=["status", "outcome", "leader", "closed_by", "closed_at", "explanation"])
+    audit.record(by, audit.Action.VOTE_CLOSED, vote, when=now, detail={
+        "round": vote.round, "outcome": outcome, "leader": leader.name if leader else None,
+    })
     return vote
 
 
 @transaction.atomic
-def record_superior_decision(*, vote: Vote, unit: Unit, number: str, date: datetime.date) -> Vote:
+def record_superior_decision(*, vote: Vote, unit: Unit, number: str, date: datetime.date,
+                             by: User | None = None) -> Vote:
     vote = Vote.objects.select_for_update().get(pk=vote.pk)
     _lock_year(vote.cluster_year)  # a closed year is read-only
     if vote.outcome != Vote.Outcome.SUPERIOR or vote.leader_id is not None:
@@ -323,6 +337,8 @@ def record_superior_decision(*, vote: Vote, unit: Unit, number: str, date: datet
     vote.explanation += "\n" + str(_("Decided by the superior: %(unit)s (decision %(number)s).")
                                    % {"unit": unit.name, "number": number.strip()})
     vote.save(update_fields=["leader", "decision_number", "decision_date", "explanation"])
+    audit.record(by, audit.Action.SUPERIOR_DECISION, vote,
+                 detail={"leader": unit.name, "number": vote.decision_number, "date": date})
     return vote
 
 

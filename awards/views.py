@@ -133,7 +133,7 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
     form = BallotForm(request.POST if request.method == "POST" else None, candidates=candidates)
     if request.method == "POST" and form.is_valid():
         try:
-            services.cast_ballot(vote=vote, unit=unit, choices=form.choices())
+            services.cast_ballot(vote=vote, unit=unit, choices=form.choices(), by=request.user)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -162,7 +162,7 @@ def vote_paper(request: HttpRequest, pk: int) -> HttpResponse:
         return _refused(request, vote.cluster_year_id, ValidationError([e for es in form.errors.values() for e in es]))
     try:
         services.record_paper_tally(vote=vote, tallies=form.tallies(), issued=form.cleaned_data["issued"],
-                                    returned=form.cleaned_data["returned"])
+                                    returned=form.cleaned_data["returned"], by=request.user)
     except ValidationError as error:
         return _refused(request, vote.cluster_year_id, error)
     return _done(request, vote.cluster_year_id, _("The counted tallies were recorded."))
@@ -191,7 +191,8 @@ def vote_decision(request: HttpRequest, pk: int) -> HttpResponse:
         if not form.is_valid():
             raise ValidationError(services.SUPERIOR_DECISION_NEEDED)
         services.record_superior_decision(vote=vote, unit=form.cleaned_data["unit"],
-                                          number=form.cleaned_data["number"], date=form.cleaned_data["date"])
+                                          number=form.cleaned_data["number"], date=form.cleaned_data["date"],
+                                          by=request.user)
     except ValidationError as error:
         return _refused(request, vote.cluster_year_id, error)
     return _done(request, vote.cluster_year_id, _("The superior's decision was recorded."))
@@ -320,12 +321,20 @@ def proposal_letter(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _is_number(value: str) -> bool:
+    """
+    A short run of ASCII digits: str.isdigit() also takes "²" (which int() refuses)
+    and "١" (read as 1), and int() refuses more than 4300 digits.
+    """
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def _commanded(request: HttpRequest):
     superiors = superiors_commanded_by(request.user)
     if not superiors.exists():
         raise PermissionDenied
     superior_id = request.GET.get("superior", "")
-    superior = get_object_or_404(superiors, pk=superior_id) if superior_id.isdigit() else superiors.first()
+    superior = get_object_or_404(superiors, pk=superior_id) if _is_number(superior_id) else superiors.first()
     return superiors, superior
 
 
@@ -335,7 +344,7 @@ def decisions(request: HttpRequest) -> HttpResponse:
     """The superior's awards of a year: proposals and grants by cluster and award; recording a decision."""
     superiors, superior = _commanded(request)
     years = years_of_superior(superior)
-    year = int(request.GET["year"]) if request.GET.get("year", "").isdigit() else (years[0] if years else None)
+    year = int(request.GET["year"]) if _is_number(request.GET.get("year", "")) else (years[0] if years else None)
     pending = awarding.undecided_proposals(superior, year)
     form = DecisionForm(request.POST or None, request.FILES or None, proposals=pending)
     if request.method == "POST":
@@ -355,7 +364,7 @@ def decisions(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("The decision was recorded."))
                 return redirect(f"{request.path}?superior={superior.pk}&year={year}")
     last = year or timezone.localdate().year
-    first = int(request.GET["from"]) if request.GET.get("from", "").isdigit() else last - 5
+    first = int(request.GET["from"]) if _is_number(request.GET.get("from", "")) else last - 5
     first = max(min(first, last), last - 20)
     context = {
         "superior": superior, "superiors": superiors, "year": year, "years": years, "form": form,

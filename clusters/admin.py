@@ -13,7 +13,17 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .models import Cluster, ClusterYear, Membership, PhaseChange, RoleAssignment, Superior, Unit, User
+from .models import (
+    AuditEvent,
+    Cluster,
+    ClusterYear,
+    Membership,
+    PhaseChange,
+    RoleAssignment,
+    Superior,
+    Unit,
+    User,
+)
 
 ONE_CHAIR = _("Mark exactly one member as chair.")
 ONE_VICE_CHAIR = _("Mark at most one member as vice chair.")
@@ -175,3 +185,31 @@ class RoleAssignmentAdmin(SimpleHistoryAdmin):
     search_fields = ["user__username", "unit__name", "superior__name"]
     list_select_related = ["user", "unit", "superior"]
     autocomplete_fields = ["user", "unit", "superior"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """
+    The audit log, for administrators (staff with the view permission; superusers):
+    listed, filtered and searched, never added to, changed or deleted here.
+    """
+
+    list_display = ["when", "actor_name", "action", "target_repr", "reason", "ip_address"]
+    list_filter = ["action", "when", "target_type"]
+    search_fields = ["actor_name", "target_repr", "reason", "ip_address"]
+    date_hierarchy = "when"
+    fields = [
+        "when", "action", "actor", "actor_name", "target_type", "target_id", "target_repr", "reason", "detail",
+        "ip_address",
+    ]
+    readonly_fields = fields
+    list_per_page = 50
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

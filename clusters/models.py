@@ -10,15 +10,22 @@ years. Scores, votes and awards of later apps hang off ``ClusterYear`` and
 ``Membership``.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from .frozen import FrozenWithYear
 
 ROLE_TARGET = _("Unit staff and cluster officers belong to a unit; command officers to a superior.")
 MIN_YEAR = 2000
@@ -132,8 +139,10 @@ class Cluster(models.Model):
         return reverse("clusters:cluster-detail", args=[self.pk])
 
 
-class ClusterYear(models.Model):
+class ClusterYear(FrozenWithYear, models.Model):
     """One cluster in one year. ``phase`` moves only forward, through ``services.advance_phase``."""
+
+    year_path = ""  # a closed year's own row does not change either (see ``frozen``)
 
     class Phase(models.TextChoices):
         PLANNING = "planning", _("Planning")
@@ -215,7 +224,7 @@ class ClusterYear(models.Model):
         return order[index + 1] if index + 1 < len(order) else None
 
 
-class Membership(models.Model):
+class Membership(FrozenWithYear, models.Model):
     """
     A unit in a cluster year, with its role. ``superior`` and ``year`` copy the
     cluster year's so that the database itself refuses a unit in two clusters
@@ -391,3 +400,74 @@ class PhaseChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cluster_year}: {self.from_phase} → {self.to_phase}"
+
+
+class AuditEvent(models.Model):
+    """
+    One security-relevant action for the administrator's audit log: who did
+    what to which object, why, when and from where. Rows are only added, by
+    ``clusters.audit.record`` inside the action's own transaction; the admin
+    shows them read-only.
+
+    The key is random rather than a sequence, and a ballot's row carries the
+    round's opening time rather than the moment it was cast: the log tells
+    that a unit voted, never when among the others or how.
+    """
+
+    class Action(models.TextChoices):
+        LOGIN = "login", _("Logged in")
+        LOGOUT = "logout", _("Logged out")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        LOCKED_OUT = "locked_out", _("Locked out after repeated failed logins")
+        ACCOUNT_CREATED = "account_created", _("Account created")
+        ACCOUNT_CHANGED = "account_changed", _("Account status changed")
+        ACCOUNT_DELETED = "account_deleted", _("Account deleted")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        PERMISSIONS_CHANGED = "permissions_changed", _("Groups or permissions changed")
+        ROLE_GRANTED = "role_granted", _("Role granted")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        ROLE_REVOKED = "role_revoked", _("Role revoked")
+        PHASE_CHANGED = "phase_changed", _("Phase changed")
+        SCORING_CLOSED = "scoring_closed", _("Scoring closed")
+        POINTS_AMENDED = "points_amended", _("Official points amended")
+        VOTE_OPENED = "vote_opened", _("Vote round opened")
+        BALLOT_CAST = "ballot_cast", _("Ballot cast")
+        PAPER_TALLY = "paper_tally", _("Paper tally recorded")
+        VOTE_CLOSED = "vote_closed", _("Vote round closed")
+        SUPERIOR_DECISION = "superior_decision", _("Superior's decision on the leader")
+        AWARD_DECIDED = "award_decided", _("Award decision recorded")
+        AWARD_REVOKED = "award_revoked", _("Award decision revoked")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    when = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    actor_name = models.CharField(_("actor's username"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=30, choices=Action.choices, db_index=True)
+    target_type = models.ForeignKey(
+        ContentType,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("target type"),
+    )
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    target_repr = models.CharField(_("target"), max_length=300, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-when"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self) -> str:
+        return " ".join(filter(None, [self.actor_name, str(self.get_action_display()), self.target_repr]))

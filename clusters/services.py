@@ -26,6 +26,7 @@ from django.db import transaction
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from . import audit
 from .models import Cluster, ClusterYear, Membership, PhaseChange, Unit, User
 
 YEAR_CLOSED = _("This cluster year is closed and can no longer be changed.")
@@ -211,7 +212,7 @@ def advance_phase(
         raise ValidationError(NO_NEXT_PHASE)
     if target in FLOW_PHASES and not through_flow:
         raise ValidationError(FLOW_PHASES[target])
-    PhaseChange.objects.create(
+    change = PhaseChange.objects.create(
         cluster_year=cluster_year,
         from_phase=cluster_year.phase,
         to_phase=target,
@@ -221,6 +222,8 @@ def advance_phase(
     )
     cluster_year.phase = target
     _save(cluster_year, by=by, reason=reason, update_fields=["phase"])
+    audit.record(by, audit.Action.PHASE_CHANGED, cluster_year, reason=reason, when=now,
+                 detail={"from": change.from_phase, "to": change.to_phase})
     return cluster_year
 
 

@@ -1,5 +1,6 @@
-"""Pages that combine the apps: each user's home."""
+"""Pages that combine the apps: each user's home; the lockout page of the login."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -23,3 +24,15 @@ def home(request: HttpRequest) -> HttpResponse:
             "clusters": permissions.clusters_visible_to(user).select_related("superior").order_by("name")[:50],
         },
     )
+
+
+def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """
+    What a locked-out login gets instead of the login page (django-axes'
+    ``AXES_LOCKOUT_CALLABLE``): how many failures lock, for how long, whom to ask.
+    """
+    context = {
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
+    return render(request, "registration/locked_out.html", context, status=429)

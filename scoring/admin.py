@@ -154,6 +154,12 @@ class ClusterYearSetAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        # Detaching the set would change a year that has started scoring (or a closed one).
+        if obj is not None and obj.cluster_year.phase != "planning":
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(Sheet)
 class SheetAdmin(admin.ModelAdmin):

@@ -40,6 +40,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
@@ -127,6 +128,10 @@ def _fingerprint(criteria: list[Criterion]) -> str:
 
 def _put(sheet, row: int, column: int, value):
     """Write a value; text always as a string (never a formula), quote-prefixed when it looks like one."""
+    if isinstance(value, str):
+        # Control characters (a note pasted from elsewhere, a name typed in the admin) are not
+        # allowed in the file's XML: openpyxl refuses the cell, so they are dropped.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = sheet.cell(row=row, column=column, value=value)
     if isinstance(value, str):
         cell.data_type = "s"
@@ -288,7 +293,7 @@ def _is_blank(value) -> bool:
 def _meta_int(meta: dict, key: str) -> int | None:
     try:
         return int(meta[key])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: a cell reading 1E999 is inf
         return None
 
 

@@ -18,6 +18,10 @@ TWO_PLACES = Decimal("0.01")
 POINTS_MAX_DIGITS = 7
 
 INVALID_POINTS = _("Enter a number with at most 2 decimal places.")
+POINTS_TOO_LARGE = _("This number is too large.")
+# Far above any maximum. Checked before rounding: quantizing 1e26 or more to hundredths
+# overflows the decimal context (InvalidOperation), and "1e30" fits in a 12-character field.
+POINTS_LIMIT = Decimal(10) ** 12
 
 
 def to_points(value) -> Decimal | None:
@@ -30,7 +34,11 @@ def to_points(value) -> Decimal | None:
         number = Decimal(str(value).strip().replace(",", "."))
     except (InvalidOperation, ValueError):
         raise ValidationError(INVALID_POINTS, code="invalid") from None
-    if not number.is_finite() or number != number.quantize(TWO_PLACES, rounding=ROUND_HALF_UP):
+    if not number.is_finite():
+        raise ValidationError(INVALID_POINTS, code="invalid")
+    if abs(number) >= POINTS_LIMIT:
+        raise ValidationError(POINTS_TOO_LARGE, code="too_large")
+    if number != number.quantize(TWO_PLACES, rounding=ROUND_HALF_UP):
         raise ValidationError(INVALID_POINTS, code="invalid")
     return number.quantize(TWO_PLACES)
 
@@ -53,6 +61,8 @@ class PointsField(models.BigIntegerField):
         return None if points is None else int(points.scaleb(2))
 
     def get_db_prep_save(self, value, connection):
+        if hasattr(value, "as_sql"):  # an expression (F(), the Case of bulk_update) compiles itself
+            return value
         return self.get_prep_value(value)
 
     def value_to_string(self, obj):

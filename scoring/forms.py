@@ -134,8 +134,10 @@ class ReviewForm(forms.Form):
 
     def clean_action(self) -> str:
         action = self.cleaned_data["action"]
-        name, _, value = action.partition(":")
-        if action in self.ACTIONS or (name == "accept" and value.isdigit() and int(value) in self.by_pk):
+        name, _sep, value = action.partition(":")
+        # isdigit() alone takes "²" or "١", which int() refuses or reads as another id.
+        if action in self.ACTIONS or (name == "accept" and value.isascii() and value.isdigit()
+                                      and int(value) in self.by_pk):
             return action
         raise ValidationError(_("Unknown action."))
 
@@ -154,7 +156,7 @@ class ReviewForm(forms.Form):
         """The arguments of ``services.review_sheet`` for what was typed and clicked."""
         data = self.cleaned_data
         action = data["action"]
-        name, _, value = action.partition(":")
+        name, _sep, value = action.partition(":")
         return {
             "version": data["version"],
             "decisions": {

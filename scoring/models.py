@@ -23,10 +23,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from clusters.frozen import FrozenWithYear
 from clusters.models import ClusterYear, Superior, Unit
 
 from .fields import PointsField
 
+# Sheets, scores and evidence no longer change once the scoring is closed (the results are frozen).
+FROZEN_PHASES = ("conference", "closed")
 SNAPSHOT_FROZEN = _("Frozen results cannot be changed; amend the scores with a reason instead.")
 GROUP_MAX = _("A group has no maximum; every other criterion has a maximum above 0.")
 SET_LOCKED = _("This criteria set is used by a cluster year that has started scoring; it can no longer be changed.")
@@ -227,11 +230,15 @@ class ClusterYearSet(models.Model):
         return f"{self.cluster_year}: {self.criteria_set}"
 
 
-class Sheet(models.Model):
+class Sheet(FrozenWithYear, models.Model):
     """
     One unit's score sheet for one cluster year. ``version`` grows with every
     write; a save that was prepared on an older version is refused (two tabs).
+    Frozen once the scoring is closed, except for an amendment.
     """
+
+    frozen_phases = FROZEN_PHASES
+    amendable = True
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -279,10 +286,11 @@ def evidence_path(instance: "Evidence", filename: str) -> str:
 
 
 class PrivateStorage(FileSystemStorage):
-    """Evidence lives under MEDIA_ROOT with no URL: it is served only through a permission-checked view."""
-
-    def __init__(self, **kwargs):
-        super().__init__(location=settings.MEDIA_ROOT, base_url=None, **kwargs)
+    """
+    Evidence lives under MEDIA_ROOT with no URL: it is served only through a permission-checked view.
+    No explicit location: the storage reads MEDIA_ROOT when used, so a changed setting (tests, restore)
+    is followed instead of the value at import time.
+    """
 
     def url(self, name):
         raise NotImplementedError("Evidence has no public URL; use scoring:evidence-download.")
@@ -292,8 +300,12 @@ def private_storage() -> PrivateStorage:
     return PrivateStorage()
 
 
-class Score(models.Model):
+class Score(FrozenWithYear, models.Model):
     """One leaf criterion of a sheet. Points are written only by ``scoring.services``."""
+
+    year_path = "sheet__cluster_year"
+    frozen_phases = FROZEN_PHASES
+    amendable = True
 
     sheet = models.ForeignKey(Sheet, on_delete=models.CASCADE, related_name="scores", verbose_name=_("sheet"))
     criterion = models.ForeignKey(
@@ -310,6 +322,13 @@ class Score(models.Model):
         ordering = ["sheet", "criterion__sort_key"]
         verbose_name = _("score")
         verbose_name_plural = _("scores")
+        indexes = [
+            # The totals of a sheet, a cluster or a year read every score of the sheets through this index alone
+            # (an index-only scan on PostgreSQL): 10-15% faster than the sheet index and the table (issue #7).
+            models.Index(
+                fields=["sheet"], include=["criterion", "official_points", "self_points"], name="scoring_score_totals_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["sheet", "criterion"], name="scoring_score_one_per_criterion_per_sheet"
@@ -325,7 +344,10 @@ class Score(models.Model):
         return f"{self.sheet} – {self.criterion.code}"
 
 
-class Evidence(models.Model):
+class Evidence(FrozenWithYear, models.Model):
+    year_path = "score__sheet__cluster_year"
+    frozen_phases = FROZEN_PHASES
+
     score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("score"))
     file = models.FileField(_("file"), upload_to=evidence_path, storage=private_storage, max_length=300)
     original_name = models.CharField(_("file name"), max_length=255)
@@ -377,8 +399,34 @@ class ScoreEvent(models.Model):
         return f"{self.sheet} {self.kind} {self.old_value} → {self.new_value}"
 
 
-class WrittenOnce:
-    """Rows of frozen results: inserted once, never updated or deleted through a model."""
+class WrittenOnceQuerySet(models.QuerySet):
+    """No update or delete in bulk either; superseding the current snapshot is the one change, by name."""
+
+    def update(self, **kwargs):
+        raise ValidationError(SNAPSHOT_FROZEN)
+
+    update.queryset_only = True
+
+    def delete(self):
+        raise ValidationError(SNAPSHOT_FROZEN)
+
+    delete.queryset_only = True
+    delete.alters_data = True
+
+    def supersede(self) -> int:
+        """Mark these snapshots as no longer current (an amendment froze a new one)."""
+        return super().update(is_current=False)
+
+    supersede.queryset_only = True
+
+
+class WrittenOnce(models.Model):
+    """Rows of frozen results: inserted once, never updated or deleted through a model or a queryset."""
+
+    objects = WrittenOnceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
@@ -389,7 +437,7 @@ class WrittenOnce:
         raise ValidationError(SNAPSHOT_FROZEN)
 
 
-class ResultSnapshot(WrittenOnce, models.Model):
+class ResultSnapshot(WrittenOnce):
     """
     The frozen results of a cluster year: written once by ``services.close_scoring``
     (number 1) or ``services.amend_official_points`` (the next number), never
@@ -423,7 +471,7 @@ class ResultSnapshot(WrittenOnce, models.Model):
         return f"{self.cluster_year} #{self.number}"
 
 
-class Result(WrittenOnce, models.Model):
+class Result(WrittenOnce):
     """One unit's frozen line of a snapshot. Written only with its snapshot."""
 
     snapshot = models.ForeignKey(ResultSnapshot, on_delete=models.PROTECT, related_name="results")

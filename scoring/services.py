@@ -38,7 +38,9 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils.translation import gettext_lazy as _
 
+from clusters import audit
 from clusters import services as cluster_services
+from clusters.frozen import amendment
 from clusters.models import ClusterYear, Unit, User
 
 from .ranking import live_ranking
@@ -313,7 +315,7 @@ def save_self_assessment(
     if errors:
         raise ValidationError(errors)
 
-    events = []
+    events, updated, fields = [], [], set()
     for criterion_id, entry in entries.items():
         score = scores.get(criterion_id)
         if score is None:
@@ -336,7 +338,8 @@ def save_self_assessment(
             score.answer = entry.answer
             changed.append("answer")
         if changed:
-            score.save(update_fields=changed)
+            updated.append(score)
+            fields.update(changed)
         for upload in entry.files:
             evidence = Evidence(score=score, original_name=upload.name[:255], size=upload.size, uploaded_by=by,
                                 uploaded_at=now)
@@ -352,6 +355,8 @@ def save_self_assessment(
             evidence.save(update_fields=["removed_at"])
             events.append(_event(sheet, ScoreEvent.Kind.EVIDENCE_REMOVED, by, now,
                                  criterion=evidence.score.criterion, old=evidence.original_name))
+    if updated:  # one UPDATE for every changed score of the sheet, not one per score
+        Score.objects.bulk_update(updated, sorted(fields))
     ScoreEvent.objects.bulk_create(events)
     return _bump(sheet)
 
@@ -396,8 +401,19 @@ class Decision:
     reason: str = ""
 
 
+def _lock_year_then_sheet(sheet: Sheet) -> Sheet:
+    """
+    The sheet under a row lock, its cluster year locked first: every writer of a
+    sheet takes the two locks in this order (``_lock_sheet`` too), so two of them
+    never wait for each other crosswise (a deadlock), and closing the scoring,
+    which locks the year, waits for a review in progress or goes before it.
+    """
+    ClusterYear.objects.select_for_update().get(pk=sheet.cluster_year_id)  # a sheet never changes year
+    return Sheet.objects.select_for_update(of=("self",)).select_related("cluster_year").get(pk=sheet.pk)
+
+
 def _lock_for_review(sheet: Sheet, version: int | None) -> Sheet:
-    sheet = Sheet.objects.select_for_update().select_related("cluster_year").get(pk=sheet.pk)
+    sheet = _lock_year_then_sheet(sheet)
     if version is not None:
         _check_version(sheet, version)
     if sheet.status != Sheet.Status.SUBMITTED or sheet.cluster_year.phase not in EDITABLE_PHASES:
@@ -537,7 +553,7 @@ def _freeze(cluster_year: ClusterYear, *, by: User, now, reason: str) -> ResultS
     ranking = live_ranking(cluster_year)
     number = (cluster_year.snapshots.aggregate(n=Max("number"))["n"] or 0) + 1
     # Snapshots are never edited; superseding one is the single allowed change, made in SQL.
-    cluster_year.snapshots.filter(is_current=True).update(is_current=False)
+    cluster_year.snapshots.filter(is_current=True).supersede()
     snapshot = ResultSnapshot.objects.create(
         cluster_year=cluster_year, criteria_set=ranking.criteria_set, number=number, is_current=True,
         created_at=now, created_by=by, reason=reason,
@@ -576,6 +592,8 @@ def close_scoring(*, cluster_year: ClusterYear, by: User, now, reason: str = "")
         cluster_year = cluster_services.advance_phase(
             cluster_year=cluster_year, by=by, now=now, reason=reason or str(SCORING_CLOSED), through_flow=True
         )
+    audit.record(by, audit.Action.SCORING_CLOSED, cluster_year, reason=reason, when=now,
+                 detail={"snapshot": snapshot.number, "checksum": snapshot.checksum})
     return snapshot
 
 
@@ -588,8 +606,8 @@ def amend_official_points(
     the change is recorded in the sheet's trail, and a new snapshot replaces the
     current one (which is kept).
     """
-    sheet = Sheet.objects.select_for_update().select_related("cluster_year").get(pk=sheet.pk)
-    cluster_year = ClusterYear.objects.select_for_update().get(pk=sheet.cluster_year_id)
+    sheet = _lock_year_then_sheet(sheet)
+    cluster_year = sheet.cluster_year
     if cluster_year.phase not in (ClusterYear.Phase.CONFERENCE, ClusterYear.Phase.CLOSED):
         raise ValidationError(NOT_AMENDABLE)
     score = sheet.scores.select_related("criterion").get(criterion=criterion)
@@ -605,17 +623,23 @@ def amend_official_points(
         sheet=sheet, criterion=score.criterion, kind=ScoreEvent.Kind.AMENDED, by=by, at=now,
         old_value=format_points(score.official_points), new_value=format_points(official), reason=reason.strip(),
     )
+    old_points = score.official_points
     score.official_points = official
     score.official_reason = reason.strip()
-    score.save(update_fields=["official_points", "official_reason"])
-    _bump(sheet)
-    return _freeze(cluster_year, by=by, now=now, reason=reason.strip())
+    with amendment():  # the one writer allowed into a frozen year's scores
+        score.save(update_fields=["official_points", "official_reason"])
+        _bump(sheet)
+    snapshot = _freeze(cluster_year, by=by, now=now, reason=reason.strip())
+    audit.record(by, audit.Action.POINTS_AMENDED, sheet, reason=reason.strip(), when=now,
+                 detail={"criterion": score.criterion.code, "old": format_points(old_points),
+                         "new": format_points(official), "snapshot": snapshot.number})
+    return snapshot
 
 
 @transaction.atomic
 def reopen_sheet(*, sheet: Sheet, until: datetime.date, reason: str, by: User, now) -> Sheet:
     """Let the unit edit again until ``until`` (past the deadline, or after submitting)."""
-    sheet = Sheet.objects.select_for_update().select_related("cluster_year").get(pk=sheet.pk)
+    sheet = _lock_year_then_sheet(sheet)
     if sheet.status not in (Sheet.Status.DRAFT, Sheet.Status.SUBMITTED) or sheet.cluster_year.phase not in EDITABLE_PHASES:
         raise ValidationError(NOT_REOPENABLE)
     ScoreEvent.objects.create(sheet=sheet, kind=ScoreEvent.Kind.REOPENED, old_value=sheet.status,

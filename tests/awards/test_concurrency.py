@@ -66,3 +66,53 @@ def test_two_officers_closing_the_same_round_at_once_close_it_once(open_round):
                                              "Đơn vị A được suy tôn là đơn vị dẫn đầu Cụm."]
     assert Candidate.objects.values_list("agree", "disagree", "blank", "passed").get(pk=w.candidate.pk) == (
         3, 0, 0, True)
+
+
+@pytest.fixture
+def six_members():
+    """Cụm 6 2024 with six members in the conference (A 90 … H 40), round 1 open with candidate A."""
+    world = arrange_conference(make_world(), {"A": "90", "B": "80", "C": "70", "G": "60", "H": "50", "K": "40"})
+    world.vote = services.prepare_vote(cluster_year=world.y6, by=world.users["officer_a"], now=timezone.now())
+    world.candidate = world.vote.candidates.get()
+    return world
+
+
+CHOICES = {"A": "agree", "B": "agree", "C": "disagree", "G": "blank", "H": "agree", "K": "disagree"}
+
+
+def test_six_units_voting_at_once_are_all_counted(six_members):
+    w = six_members
+
+    def ballot(unit):
+        return lambda: services.cast_ballot(vote=w.vote, unit=w.units[unit], choices={w.candidate.pk: CHOICES[unit]})
+
+    results = run_together(*(ballot(u) for u in CHOICES))
+
+    assert results == [None] * 6
+    assert Candidate.objects.values_list("agree", "disagree", "blank").get(pk=w.candidate.pk) == (3, 2, 1)
+    assert Participation.objects.filter(vote=w.vote).count() == 6
+
+
+def test_closing_the_round_while_ballots_arrive_counts_exactly_the_roll(six_members):
+    """Each ballot is either in the count (and on the roll) or refused as late; the count is never half a ballot."""
+    w = six_members
+
+    def ballot(unit):
+        return lambda: services.cast_ballot(vote=w.vote, unit=w.units[unit], choices={w.candidate.pk: CHOICES[unit]})
+
+    def close():
+        return services.close_vote(vote=w.vote, by=w.users["officer_a"], now=timezone.now())
+
+    results = run_together(*(ballot(u) for u in CHOICES), close)
+
+    *ballots, closed = results
+    assert isinstance(closed, Vote), closed
+    late = [u for u, r in zip(CHOICES, ballots) if r is not None]
+    assert all(r.messages == ["Vòng bỏ phiếu này đã kết thúc."] for r in ballots if r is not None)
+    voted = set(Participation.objects.filter(vote=w.vote).values_list("unit__name", flat=True))
+    assert voted == {f"Đơn vị {u}" for u in CHOICES if u not in late}
+    counted = Candidate.objects.get(pk=w.candidate.pk)
+    expected = [sum(1 for u in CHOICES if u not in late and CHOICES[u] == k) for k in ("agree", "disagree", "blank")]
+    assert [counted.agree, counted.disagree, counted.blank] == expected
+    vote = Vote.objects.get(pk=w.vote.pk)
+    assert vote.explanation.splitlines()[0].startswith(f"Đơn vị A: {counted.agree}/6 đồng ý")

@@ -169,8 +169,8 @@ def test_minutes_context_tally_agrees_with_the_vote_services():
 def test_minutes_context_reads_in_a_fixed_number_of_queries(members, django_assert_num_queries):
     year = finished(voted(closed_year(members)))
 
-    # cluster year + conference, members, votes, candidates, present, next year, proposals, ranking_for (5)
-    with django_assert_num_queries(12):
+    # cluster year + conference, members, votes, candidates, present, next year, proposals, ranking_for (3)
+    with django_assert_num_queries(10):
         context = documents.minutes_context(year.cluster_year)
 
     assert len(context["members"]) == len(context["results"]) == members

@@ -68,8 +68,11 @@ def xlsx_for(w, unit="B"):
     return SimpleUploadedFile("phieu.xlsx", excel.export_sheet(cluster_year=w.y6, unit=w.units[unit]))
 
 
-def url(name, w):
+def url(name, w, target: str = ""):
+    """The route's page for B's draft (C's submitted sheet for the reviewer's pages); ``chair``: A's own sheet."""
     y6, b, c = w.y6.pk, w.units["B"].pk, w.units["C"].pk
+    if target == "chair":
+        b = c = w.units["A"].pk
     return {
         "scoring:sheet": reverse("scoring:sheet", args=[y6, b]),
         "scoring:sheet-review": reverse("scoring:sheet-review", args=[y6, c]),
@@ -81,16 +84,20 @@ def url(name, w):
     }[name]
 
 
-def post_data(name, w):
+def post_data(name, w, target: str = ""):
+    reviewed = w.sheet_a if target == "chair" else w.sheet_c
     return {
         "scoring:sheet": lambda: form_data(w, w.sheet_b, {"1.1": "31"}, save="1"),
-        "scoring:sheet-review": lambda: {"version": w.sheet_c.version, "action": "accept_rest", "message": ""},
+        "scoring:sheet-review": lambda: {"version": reviewed.version, "action": "accept_rest", "message": ""},
         "scoring:sheet-reopen": lambda: {"until": "2030-01-01", "reason": "Bổ sung minh chứng"},
         "scoring:sheet-import": lambda: {"version": w.sheet_b.version, "file": xlsx_for(w)},
     }.get(name, dict)()
 
 
 # anonymous, staff_b, staff_c, staff_d, officer_a, officer_d, command, command2, admin
+# "GET chair" / "POST chair": the same route on A's own sheet. A chairs Cụm 6, so the conflict rule
+# applies: officer_a (staff of A) may see A's sheet but not review or reopen it (403); the command
+# officer reviews it; the other units' staff do not learn that it exists (404).
 MATRIX = {
     "scoring:sheet": {
         "GET": [LOGIN, OK, HIDDEN, HIDDEN, OK, HIDDEN, OK, HIDDEN, OK],
@@ -99,10 +106,13 @@ MATRIX = {
     "scoring:sheet-review": {
         "GET": [LOGIN, HIDDEN, FORBIDDEN, HIDDEN, OK, HIDDEN, OK, HIDDEN, OK],
         "POST": [LOGIN, HIDDEN, FORBIDDEN, HIDDEN, REDIRECT, HIDDEN, REDIRECT, HIDDEN, REDIRECT],
+        "GET chair": [LOGIN, HIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, OK, HIDDEN, OK],
+        "POST chair": [LOGIN, HIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, REDIRECT, HIDDEN, REDIRECT],
     },
     "scoring:sheet-reopen": {
         "GET": [NOT_ALLOWED] * 9,
         "POST": [LOGIN, HIDDEN, FORBIDDEN, HIDDEN, REDIRECT, HIDDEN, REDIRECT, HIDDEN, REDIRECT],
+        "POST chair": [LOGIN, HIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, REDIRECT, HIDDEN, REDIRECT],
     },
     "scoring:sheet-export": {
         "GET": [LOGIN, OK, HIDDEN, HIDDEN, OK, HIDDEN, OK, HIDDEN, OK],
@@ -125,11 +135,12 @@ MATRIX = {
 CASES = cases(MATRIX)
 
 
-@pytest.mark.parametrize(("route", "method", "persona", "expected"), CASES)
-def test_permission_matrix(client_as, sheets, route, method, persona, expected):
+@pytest.mark.parametrize(("route", "case", "persona", "expected"), CASES)
+def test_permission_matrix(client_as, sheets, route, case, persona, expected):
+    method, _, target = case.partition(" ")
     client = client_as(persona)
-    target = url(route, sheets)
-    assert_answer(client, method, target, post_data(route, sheets) if method == "POST" else {}, persona, expected)
+    data = post_data(route, sheets, target) if method == "POST" else {}
+    assert_answer(client, method, url(route, sheets, target), data, persona, expected)
 
 
 @pytest.mark.parametrize(("persona", "expected"), [("officer_a", FORBIDDEN), ("command", OK), ("staff_b", HIDDEN)])
