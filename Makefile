@@ -44,3 +44,21 @@ test: install-test messages
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 locale/*/LC_MESSAGES/*.mo
+
+# Backups (README "Backups"): `make backup` writes backups/<date-time>/ (or BACKUPS=/var/backups/thidua);
+# `make restore BACKUP=backups/<date-time>` restores one into the configured, empty database (FORCE=1 to replace).
+.PHONY: backup restore
+BACKUPS ?= backups
+
+backup: install
+	$(PY) manage.py backup $(BACKUPS)/$$(date +%Y-%m-%d-%H%M%S)
+
+restore: install
+	@test -n "$(BACKUP)" || { echo "Usage: make restore BACKUP=$(BACKUPS)/<date-time> [FORCE=1]"; exit 2; }
+	$(PY) manage.py restore $(BACKUP) $(if $(FORCE),--force)
+
+# The benchmark of issue #7 (README "Performance"): PostgreSQL with the generated data, gunicorn, wrk.
+# DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/thidua_bench; BENCH_ARGS e.g. "--duration 20".
+.PHONY: bench
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)

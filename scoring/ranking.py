@@ -7,10 +7,13 @@ Ranking a cluster year (Tabbycat's semantics: precedence, ties as data).
   order (default: higher standard subtotal, then fewer deduction points).
   Units equal on every rule share the rank ("2=") and are flagged ``tied``.
   Never random.
-- Rank, tie flag, band and the neighbour's values come from the database
-  (window functions ``RANK``, ``COUNT … OVER (PARTITION BY …)`` and ``LAG``);
-  Python only reads the one fetched list to name the rule that separated two
-  neighbours.
+- Totals, rank and tie flag come from the database, one grouped query per
+  ranking (window functions ``RANK`` and ``COUNT … OVER (PARTITION BY …)``);
+  Python reads the one fetched list for the band and for the rule and the
+  points that separated each unit from the one above. (Each SQL reference to
+  a total repeats its aggregate, so every window more made the query slower
+  to build and plan than the ranking itself: LAG and the band's CASE cost
+  6 ms per cluster year, 3 s when the scoring of 500 clusters is closed.)
 - Bands: Excellent ≥ 90, Good ≥ 80, Fair ≥ 65, Average ≥ 50, else Weak, with
   the thresholds stored on the criteria set.
 - Before scoring is closed the ranking is provisional: approved sheets only.
@@ -18,19 +21,27 @@ Ranking a cluster year (Tabbycat's semantics: precedence, ties as data).
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
+from operator import attrgetter
+from typing import NamedTuple
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When, Window
-from django.db.models.functions import Coalesce, Lag, Rank
-
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import (
+    BigIntegerField, Case, Count, Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet,
+    Subquery, Sum, Value, When, Window,
+)
+from django.db.models.functions import Cast, Coalesce, Rank
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from clusters.models import ClusterYear, Membership, Unit
-from clusters.selectors import overview_clusters
+from clusters.models import Cluster, ClusterYear, Membership, Unit
+from clusters.selectors import members_ordered
 
 from .fields import PointsField
 from .models import Band, CriteriaSet, Criterion, Result, ResultSnapshot, Score, Sheet, TieBreak
-from .selectors import annotate_totals, criteria_set_of
+from .selectors import criteria_set_of, total_expression, totals_annotations
 
 ZERO = Decimal("0.00")
 
@@ -87,6 +98,7 @@ class Ranking:
     pending: int  # members without an approved sheet (provisional only)
     snapshot: ResultSnapshot | None = None
     groups: list[Criterion] = field(default_factory=list)
+    snapshots: list[ResultSnapshot] = field(default_factory=list)  # every snapshot of the year, newest first
 
 
 def band_case(total: str = "official_total", prefix: str = "criteria_set__") -> Case:
@@ -103,26 +115,45 @@ def precedence(criteria_set: CriteriaSet) -> list[str]:
     return ["total", *criteria_set.tie_break_list]
 
 
-def ranked_sheets(cluster_year: ClusterYear, criteria_set: CriteriaSet) -> QuerySet[Sheet]:
-    """Approved sheets with totals, rank, tie size, band and the previous row's values, in rank order."""
+def band_of(total: Decimal, criteria_set: CriteriaSet) -> str:
+    """The band of a total by the set's thresholds (what ``band_case`` says in SQL)."""
+    for band, threshold in (
+        (Band.EXCELLENT, criteria_set.band_excellent),
+        (Band.GOOD, criteria_set.band_good),
+        (Band.FAIR, criteria_set.band_fair),
+        (Band.AVERAGE, criteria_set.band_average),
+    ):
+        if total >= threshold:
+            return band
+    return Band.WEAK
+
+
+def ranked_sheets(
+    cluster_year: ClusterYear, criteria_set: CriteriaSet, *, bonus_ids=None, deduction_ids=None
+) -> QuerySet[Sheet]:
+    """
+    Approved sheets with their official totals, rank and tie size (window
+    functions over the precedence), in rank order then by name: one grouped
+    query. ``bonus_ids`` and ``deduction_ids`` (the set's criteria of those
+    kinds) spare PostgreSQL a subquery per sum (``selectors.totals_annotations``).
+    """
     keys = precedence(criteria_set)
     order = [F(RULES[k][0]).desc() if RULES[k][1] else F(RULES[k][0]).asc() for k in keys]
-    lags = {f"above_{k}": Window(Lag(RULES[k][0]), order_by=order + [F("unit__name").asc()]) for k in keys}
     return (
-        annotate_totals(Sheet.objects.filter(cluster_year=cluster_year, status=Sheet.Status.APPROVED))
+        Sheet.objects.filter(cluster_year=cluster_year, status=Sheet.Status.APPROVED)
+        .annotate(**totals_annotations(bonus_ids=bonus_ids, deduction_ids=deduction_ids, sides=("official",)))
+        .annotate(official_total=total_expression("official"))
         .select_related("unit")
         .annotate(
             rank=Window(Rank(), order_by=order),
             tie_size=Window(Count("pk"), partition_by=[F(RULES[k][0]) for k in keys]),
-            band=band_case(),
-            **lags,
         )
         .order_by("rank", "unit__name")
     )
 
 
-def _group_subtotals(sheet_ids: list[int]) -> dict[int, dict[str, Decimal]]:
-    """Signed official subtotal of each top-level group, per sheet: one grouped query."""
+def _group_subtotals(sheet_ids: list[int], tops: dict[int, str]) -> dict[int, dict[str, Decimal]]:
+    """Signed official subtotal of each top-level group (``tops``: id → code), per sheet: one grouped query."""
     signed = Case(
         When(criterion__kind=Criterion.Kind.DEDUCTION, then=-F("official_points")),
         default=F("official_points"),
@@ -130,13 +161,13 @@ def _group_subtotals(sheet_ids: list[int]) -> dict[int, dict[str, Decimal]]:
     )
     rows = (
         Score.objects.filter(sheet_id__in=sheet_ids)
-        .values("sheet_id", "criterion__top__code")
+        .values_list("sheet_id", "criterion__top_id")
         .annotate(subtotal=Coalesce(Sum(signed), Value(0), output_field=PointsField()))
         .order_by()
     )
     subtotals: dict[int, dict[str, Decimal]] = {}
-    for row in rows:
-        subtotals.setdefault(row["sheet_id"], {})[row["criterion__top__code"]] = row["subtotal"]
+    for sheet_id, top_id, subtotal in rows:
+        subtotals.setdefault(sheet_id, {})[tops.get(top_id)] = subtotal
     return subtotals
 
 
@@ -152,20 +183,28 @@ def _previous_ranks(cluster_year: ClusterYear) -> dict[int, int]:
 
 def live_ranking(cluster_year: ClusterYear) -> Ranking:
     """The provisional ranking from approved sheets (also what closing the scoring freezes)."""
-    criteria_set = criteria_set_of(cluster_year)
+    # The criteria with their set in one query; a set without criteria yet is read on its own.
+    criteria = list(
+        Criterion.objects.filter(criteria_set__cluster_years__cluster_year=cluster_year)
+        .select_related("criteria_set")
+        .order_by("sort_key")
+    )
+    criteria_set = criteria[0].criteria_set if criteria else criteria_set_of(cluster_year)
     if criteria_set is None:
         return Ranking(cluster_year, None, [], False, cluster_year.memberships.count())
     keys = precedence(criteria_set)
-    sheets = list(ranked_sheets(cluster_year, criteria_set))
-    subtotals = _group_subtotals([s.pk for s in sheets])
+    kinds = {kind: [c.pk for c in criteria if c.kind == kind] for kind in (Criterion.Kind.BONUS, Criterion.Kind.DEDUCTION)}
+    sheets = list(ranked_sheets(cluster_year, criteria_set, bonus_ids=kinds[Criterion.Kind.BONUS],
+                                deduction_ids=kinds[Criterion.Kind.DEDUCTION]))
+    subtotals = _group_subtotals([s.pk for s in sheets], {c.pk: c.code for c in criteria if c.depth == 0})
     previous = _previous_ranks(cluster_year)
-    rows = []
+    rows, above = [], None
     for sheet in sheets:
         separated_by, gap = "", None
-        if getattr(sheet, "above_total") is not None:
-            gap = sheet.above_total - sheet.official_total
+        if above is not None:  # the row above in rank order, names breaking ties: the list as fetched
+            gap = above.official_total - sheet.official_total
             separated_by = next(
-                (k for k in keys if getattr(sheet, f"above_{k}") != getattr(sheet, RULES[k][0])), SHARED
+                (k for k in keys if getattr(above, RULES[k][0]) != getattr(sheet, RULES[k][0])), SHARED
             )
         rows.append(
             RankedRow(
@@ -176,7 +215,7 @@ def live_ranking(cluster_year: ClusterYear) -> Ranking:
                 total=sheet.official_total,
                 rank=sheet.rank,
                 tied=sheet.tie_size > 1,
-                band=sheet.band,
+                band=band_of(sheet.official_total, criteria_set),
                 separated_by=separated_by,
                 gap=gap,
                 groups=subtotals.get(sheet.pk, {}),
@@ -184,15 +223,29 @@ def live_ranking(cluster_year: ClusterYear) -> Ranking:
                 sheet_id=sheet.pk,
             )
         )
+        above = sheet
     members = cluster_year.memberships.count()
-    groups = list(criteria_set.criteria.filter(depth=0).order_by("sort_key"))
+    groups = [c for c in criteria if c.depth == 0]
     return Ranking(cluster_year, criteria_set, rows, False, members - len(rows), groups=groups)
 
 
 def frozen_ranking(snapshot: ResultSnapshot) -> Ranking:
-    previous = _previous_ranks(snapshot.cluster_year)
-    sheets = dict(
-        Sheet.objects.filter(cluster_year_id=snapshot.cluster_year_id).values_list("unit_id", "pk")
+    """
+    The current snapshot's results, each with the unit's rank last year and its
+    sheet (subqueries of the one results query), and the groups: two queries.
+    """
+    cluster_year = snapshot.cluster_year
+    previous = Result.objects.filter(
+        unit=OuterRef("unit_id"),
+        snapshot__is_current=True,
+        snapshot__cluster_year__cluster_id=cluster_year.cluster_id,
+        snapshot__cluster_year__year=cluster_year.year - 1,
+    ).values("rank")[:1]
+    sheet = Sheet.objects.filter(cluster_year_id=cluster_year.pk, unit=OuterRef("unit_id")).values("pk")[:1]
+    results = (
+        snapshot.results.select_related("unit")
+        .annotate(previous_rank=Subquery(previous), sheet_id=Subquery(sheet))
+        .order_by("rank", "unit__name")
     )
     rows = [
         RankedRow(
@@ -207,23 +260,32 @@ def frozen_ranking(snapshot: ResultSnapshot) -> Ranking:
             separated_by=r.separated_by,
             gap=r.gap,
             groups={code: Decimal(value) for code, value in r.groups.items()},
-            previous_rank=previous.get(r.unit_id),
-            sheet_id=sheets.get(r.unit_id),
+            previous_rank=r.previous_rank,
+            sheet_id=r.sheet_id,
         )
-        for r in snapshot.results.select_related("unit").order_by("rank", "unit__name")
+        for r in results
     ]
     groups = list(snapshot.criteria_set.criteria.filter(depth=0).order_by("sort_key"))
-    return Ranking(snapshot.cluster_year, snapshot.criteria_set, rows, True, 0, snapshot, groups)
+    return Ranking(cluster_year, snapshot.criteria_set, rows, True, 0, snapshot, groups)
 
 
 def ranking_for(cluster_year: ClusterYear) -> Ranking:
-    """The frozen ranking once scoring is closed, else the provisional one."""
-    snapshot = (
-        ResultSnapshot.objects.filter(cluster_year=cluster_year, is_current=True)
-        .select_related("criteria_set", "created_by", "cluster_year")
-        .first()
+    """
+    The frozen ranking once scoring is closed, else the provisional one; with
+    every snapshot of the year (the current one and those an amendment
+    replaced), newest first, read in the same query as the current one.
+    """
+    snapshots = list(
+        ResultSnapshot.objects.filter(cluster_year=cluster_year)
+        .select_related("criteria_set", "created_by")
+        .order_by("-number")
     )
-    return frozen_ranking(snapshot) if snapshot else live_ranking(cluster_year)
+    current = next((s for s in snapshots if s.is_current), None)
+    if current is not None:
+        current.cluster_year = cluster_year
+    result = frozen_ranking(current) if current else live_ranking(cluster_year)
+    result.snapshots = snapshots
+    return result
 
 
 def pending_members(cluster_year: ClusterYear) -> QuerySet[Membership]:
@@ -247,16 +309,52 @@ def separated_label(key: str) -> str:
 
 # --- the command's overview of a year ---------------------------------------------------------
 
+CLUSTERS_PER_PAGE = 25
+UNITS_PER_PAGE = 50
+
+
+class YearLine(NamedTuple):
+    """
+    One ranked unit of a year across the clusters, as read from the database:
+    no model instance, no name (read for the lines shown only), and the total
+    in integer hundredths (``PointsField``'s column) so that thousands of
+    lines need no Decimal until one is shown.
+    """
+
+    hundredths: int
+    unit_id: int
+    cluster_year_id: int
+    rank: int
+    tied: bool
+    band: str
+    is_final: bool
+
+    @property
+    def total(self) -> Decimal:
+        return Decimal(self.hundredths).scaleb(-2).quantize(Decimal("0.01"))
+
+
+class Named(NamedTuple):
+    """A unit or a cluster as a page shows it: no model instance for each of thousands of lines."""
+
+    pk: int
+    name: str
+    url: str = ""
+
+    def get_absolute_url(self) -> str:
+        return self.url
+
 
 @dataclass
 class UnitLine:
-    unit: Unit
-    cluster: object
+    unit: Named
+    cluster: Named
     rank: int
     tied: bool
     total: Decimal
     band: str
     is_final: bool
+    position: int = 0  # across every cluster of the year: units with equal totals share it
 
     @property
     def band_label(self) -> str:
@@ -267,43 +365,224 @@ class UnitLine:
         return f"{self.rank}=" if self.tied else str(self.rank)
 
 
+def _unit_line(line: YearLine, unit: Named, cluster: Named, position: int = 0) -> UnitLine:
+    return UnitLine(unit, cluster, line.rank, line.tied, line.total, line.band, line.is_final, position)
+
+
+@dataclass
+class MemberLine:
+    unit_id: int
+    name: str
+    short_name: str
+    role: str
+
+    @property
+    def label(self) -> str:
+        return self.short_name or self.name
+
+
 @dataclass
 class ClusterSummary:
-    cluster: object
+    cluster: Named
     cluster_year: ClusterYear | None
-    members: list
+    members: list[MemberLine]
     submitted: int = 0
     approved: int = 0
-    lines: list[UnitLine] = field(default_factory=list)
+    lines: list[YearLine] = field(default_factory=list)  # the cluster's ranked units
 
     @property
     def is_final(self) -> bool:
         return bool(self.lines) and self.lines[0].is_final
 
-    @property
+    @cached_property
     def leaders(self) -> list[UnitLine]:
-        return [line for line in self.lines if line.rank == 1]
+        names = {m.unit_id: m.name for m in self.members}
+        first = [line for line in self.lines if line.rank == 1]
+        return sorted((_unit_line(line, Named(line.unit_id, names.get(line.unit_id, "")), self.cluster)
+                       for line in first), key=lambda line: line.unit.name)
+
+    @cached_property
+    def urls(self) -> dict[str, str]:
+        """The cluster year's page and ranking (one reverse each per row, not one per leader)."""
+        pk = self.cluster_year.pk
+        return {"year": reverse("clusters:clusteryear-detail", args=[pk]), "ranking": reverse("scoring:ranking", args=[pk])}
 
     @property
+    def chair(self) -> str:
+        return next((m.name for m in self.members if m.role == Membership.Role.CHAIR), "")
+
+    @property
+    def vice_chair(self) -> str:
+        return next((m.name for m in self.members if m.role == Membership.Role.VICE_CHAIR), "")
+
+    @property
+    def member_names(self) -> str:
+        return ", ".join(m.label for m in self.members)
+
+    @cached_property
     def bands(self) -> list[tuple[str, int]]:
-        counts = {band: 0 for band in Band.values}
-        for line in self.lines:
-            counts[line.band] += 1
-        return [(Band(band).label, n) for band, n in counts.items()]
+        return band_counts(line.band for line in self.lines)
+
+    @property
+    def bands_shown(self) -> list[tuple[str, int]]:
+        return [(label, n) for label, n in self.bands if n]
 
 
-def command_overview(*, superior, year: int) -> tuple[list[ClusterSummary], list[UnitLine]]:
+def band_counts(bands) -> list[tuple[str, int]]:
+    counts = {band: 0 for band in Band.values}
+    for band in bands:
+        counts[band] += 1
+    return [(Band(band).label, n) for band, n in counts.items()]
+
+
+@dataclass
+class Overview:
+    summaries: Page  # of ClusterSummary, the clusters by name
+    units: Page  # of UnitLine, every ranked unit of the year, best total first
+    bands: list[tuple[str, int]]  # over every ranked unit
+
+
+def _frozen_lines(*, superior, year: int) -> list[tuple]:
+    """The current frozen results of the year's closed cluster years: one query."""
+    return list(
+        Result.objects.filter(
+            snapshot__is_current=True,
+            snapshot__cluster_year__year=year,
+            snapshot__cluster_year__cluster__superior=superior,
+        )
+        .annotate(hundredths=_raw("total"))
+        .order_by()
+        .values_list("hundredths", "unit_id", "snapshot__cluster_year_id", "rank", "tied", "band")
+    )
+
+
+def _raw(name: str) -> Cast:
+    """A points column or total as integer hundredths, as stored (a SUM comes back as numeric on PostgreSQL)."""
+    return Cast(F(name), output_field=BigIntegerField())
+
+
+def _per_set(values: dict[int, object], output_field) -> Case:
+    """A value of the sheet's criteria set, chosen by the set's id (read as MAX over the grouped rows)."""
+    return Case(*[When(set_id=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()],
+                output_field=output_field)
+
+
+def _live_lines(*, superior, year: int, frozen: set[int]) -> list[tuple]:
     """
-    Every cluster of ``superior`` in ``year``: members, progress of the sheets,
-    leader and bands — frozen results where scoring is closed, else provisional
-    ones from approved sheets, ranked by total, standard subtotal and fewer
-    deductions (the default precedence; a cluster's own ranking page applies its
-    set's rules). Plus every unit across the clusters, best total first.
-    Seven queries whatever the number of clusters and units.
+    The approved sheets of the superior's cluster years of ``year`` but the
+    ``frozen`` ones, ranked in their cluster by total, standard subtotal and
+    fewer deductions: one pass over the scores grouped by sheet alone, with
+    the window functions on top. Two small queries first read the criteria
+    sets (caps and band thresholds, written into the SQL as constants chosen
+    by the set's id) and the ids of their bonus and deduction criteria (so
+    that the pass needs no join to the criteria).
     """
-    clusters = list(overview_clusters(superior=superior, year=year))
-    years = [c.selected_years[0] for c in clusters if c.selected_years]
-    ids = [cy.pk for cy in years]
+    years = Q(cluster_year__year=year, cluster_year__cluster__superior=superior)
+    # The closed years as a list, not NOT EXISTS (snapshot): PostgreSQL then estimates the rows well.
+    sheets = Sheet.objects.filter(years, status=Sheet.Status.APPROVED).exclude(cluster_year_id__in=sorted(frozen))
+    sets = {s.pk: s for s in CriteriaSet.objects.filter(
+        cluster_years__cluster_year__year=year, cluster_years__cluster_year__cluster__superior=superior
+    ).distinct()}
+    ids = {Criterion.Kind.BONUS: [], Criterion.Kind.DEDUCTION: []}
+    for pk, kind in Criterion.objects.filter(kind__in=list(ids), criteria_set_id__in=list(sets)).values_list(
+        "pk", "kind"
+    ):
+        ids[kind].append(pk)
+    keys = ["official_total", "official_standard", "official_deduction"]
+    order = [F(keys[0]).desc(), F(keys[1]).desc(), F(keys[2]).asc()]
+    limits = {name: _per_set({pk: getattr(s, name) for pk, s in sets.items()}, PointsField())
+              for name in ("bonus_cap", "deduction_cap", "band_excellent", "band_good", "band_fair", "band_average")}
+    query = (
+        sheets.annotate(**totals_annotations(
+            bonus_ids=ids[Criterion.Kind.BONUS], deduction_ids=ids[Criterion.Kind.DEDUCTION], sides=("official",)
+        ))
+        .annotate(set_id=Max("criteria_set_id"))
+        .annotate(**limits)
+        .annotate(official_total=total_expression("official", caps=""))
+        .annotate(
+            rank=Window(Rank(), partition_by=[F("cluster_year_id")], order_by=order),
+            tie_size=Window(Count("pk"), partition_by=[F("cluster_year_id"), *[F(k) for k in keys]]),
+            band=band_case(prefix=""),
+        )
+        .annotate(hundredths=_raw("official_total"))
+        .order_by()
+        .values_list("hundredths", "unit_id", "cluster_year_id", "rank", "tie_size", "band")
+    )
+    # Integers and text only: the rows are read as the database sends them (no converter for each of thousands).
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def year_lines(*, superior, year: int, cluster_years: list[int] | None = None) -> list[YearLine]:
+    """
+    Every ranked unit of the superior's clusters in ``year`` (``cluster_years``:
+    the ids of its cluster years, if known), best total first:
+    the frozen results where the scoring is closed, else the provisional ranks
+    from approved sheets by the default precedence (a cluster's own ranking page
+    applies its set's tie-break rules). Equal totals are listed by unit id.
+    Four queries whatever the numbers of clusters, units and criteria (one
+    when ``cluster_years`` are all closed): the frozen results, the criteria
+    sets, their bonus and deduction criteria, the live totals and ranks.
+    """
+    frozen = _frozen_lines(superior=superior, year=year)
+    closed = {cy for _t, _u, cy, *_rest in frozen}
+    live = []
+    if cluster_years is None or set(cluster_years) - closed:
+        live = _live_lines(superior=superior, year=year, frozen=closed)
+    lines = [YearLine(total, unit, cy, rank, tied, band, True) for total, unit, cy, rank, tied, band in frozen]
+    lines += [YearLine(total, unit, cy, rank, tie > 1, band, False) for total, unit, cy, rank, tie, band in live]
+    lines.sort(key=attrgetter("unit_id"))
+    lines.sort(key=attrgetter("hundredths"), reverse=True)  # stable: equal totals stay by unit
+    return lines
+
+
+def positions(lines: list[YearLine]) -> list[int]:
+    """The rank of each line across the clusters, ``lines`` best first: equal totals share it (1, 2, 2, 4)."""
+    result, previous = [], None
+    for index, line in enumerate(lines):
+        if line.hundredths != previous:
+            rank, previous = index + 1, line.hundredths
+        result.append(rank)
+    return result
+
+
+def command_overview(*, superior, year: int, page=1, units_page=1) -> Overview:
+    """
+    Every cluster of ``superior`` in ``year`` (a page of them by name): members,
+    progress of the sheets, leader and bands; and every unit across the
+    clusters, best total first (a page of them), from ``year_lines``. Eight
+    queries whatever the numbers of clusters, units and criteria: the
+    clusters with their year, ``year_lines`` (4), the names of the units
+    shown, the members and the progress of the clusters shown.
+    """
+    clusters = list(
+        Cluster.objects.filter(superior=superior)
+        .annotate(selected=FilteredRelation("years", condition=Q(years__year=year)))
+        .order_by("name", "pk")
+        .values_list("pk", "name", "selected__pk", "selected__phase", "selected__year")
+    )
+    cluster_of = {cy: Named(pk, name) for pk, name, cy, _phase, _year in clusters if cy is not None}
+    lines = year_lines(superior=superior, year=year, cluster_years=list(cluster_of))
+
+    units = Paginator(lines, UNITS_PER_PAGE).get_page(units_page)
+    ranks = positions(lines)
+    names = dict(Unit.objects.filter(pk__in=[line.unit_id for line in units.object_list]).values_list("pk", "name"))
+    units.object_list = [
+        _unit_line(line, Named(line.unit_id, names.get(line.unit_id, "")), cluster_of[line.cluster_year_id],
+                   ranks[units.start_index() - 1 + i])
+        for i, line in enumerate(units.object_list)
+    ]
+
+    summaries = Paginator(clusters, CLUSTERS_PER_PAGE).get_page(page)
+    ids = [cy for _pk, _name, cy, _phase, _year in summaries.object_list if cy is not None]
+    members: dict[int, list[MemberLine]] = {}
+    for cy, unit_id, name, short_name, role in (
+        members_ordered().filter(cluster_year_id__in=ids)
+        .values_list("cluster_year_id", "unit_id", "unit__name", "unit__short_name", "role")
+    ):
+        members.setdefault(cy, []).append(MemberLine(unit_id, name, short_name, role))
     progress = {
         row["cluster_year_id"]: row
         for row in Sheet.objects.filter(cluster_year_id__in=ids).values("cluster_year_id").annotate(
@@ -311,42 +590,17 @@ def command_overview(*, superior, year: int) -> tuple[list[ClusterSummary], list
             approved=Count("pk", filter=Q(status=Sheet.Status.APPROVED)),
         ).order_by()
     }
-    lines: dict[int, list[UnitLine]] = {}
-    final = Result.objects.filter(snapshot__cluster_year_id__in=ids, snapshot__is_current=True).select_related(
-        "unit", "snapshot"
-    )
-    for r in final.order_by("rank", "unit__name"):
-        lines.setdefault(r.snapshot.cluster_year_id, []).append(
-            UnitLine(r.unit, None, r.rank, r.tied, r.total, r.band, True)
-        )
-    keys = ["official_total", "official_standard", "official_deduction"]
-    order = [F(keys[0]).desc(), F(keys[1]).desc(), F(keys[2]).asc()]
-    live = (
-        annotate_totals(
-            Sheet.objects.filter(cluster_year_id__in=[i for i in ids if i not in lines], status=Sheet.Status.APPROVED)
-        )
-        .select_related("unit")
-        .annotate(
-            rank=Window(Rank(), partition_by=[F("cluster_year_id")], order_by=order),
-            tie_size=Window(Count("pk"), partition_by=[F("cluster_year_id"), *[F(k) for k in keys]]),
-            band=band_case(),
-        )
-        .order_by("cluster_year_id", "rank", "unit__name")
-    )
-    for s in live:
-        lines.setdefault(s.cluster_year_id, []).append(
-            UnitLine(s.unit, None, s.rank, s.tie_size > 1, s.official_total, s.band, False)
-        )
-    summaries = []
-    for cluster in clusters:
-        cy = cluster.selected_years[0] if cluster.selected_years else None
-        row = progress.get(cy.pk, {}) if cy else {}
-        cluster_lines = lines.get(cy.pk, []) if cy else []
-        for line in cluster_lines:
-            line.cluster = cluster
-        summaries.append(
-            ClusterSummary(cluster, cy, cy.members if cy else [], row.get("submitted", 0), row.get("approved", 0),
-                           cluster_lines)
-        )
-    everyone = sorted((line for s in summaries for line in s.lines), key=lambda l: (-l.total, l.unit.name))
-    return summaries, everyone
+    shown = set(ids)
+    by_year: dict[int, list[YearLine]] = {}
+    for line in lines:
+        if line.cluster_year_id in shown:
+            by_year.setdefault(line.cluster_year_id, []).append(line)
+    rows = []
+    for pk, name, cy, phase, cy_year in summaries.object_list:
+        cluster = Named(pk, name, reverse("clusters:cluster-detail", args=[pk]))
+        cluster_year = ClusterYear(pk=cy, cluster_id=pk, year=cy_year, phase=phase) if cy else None
+        row = progress.get(cy, {})
+        rows.append(ClusterSummary(cluster, cluster_year, members.get(cy, []), row.get("submitted", 0),
+                                   row.get("approved", 0), by_year.get(cy, [])))
+    summaries.object_list = rows
+    return Overview(summaries, units, band_counts(line.band for line in lines))

@@ -16,9 +16,8 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
-    OuterRef,
+    Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
 )
@@ -34,36 +33,62 @@ ZERO = Decimal("0.00")
 K = Criterion.Kind
 
 
-def _sum(column: str, kind: str) -> Subquery:
-    scores = (
-        Score.objects.filter(sheet=OuterRef("pk"), criterion__kind=kind)
-        .order_by()
-        .values("sheet")
-        .annotate(total=Sum(column))
-        .values("total")
-    )
-    return Coalesce(Subquery(scores, output_field=PointsField()), Value(0), output_field=PointsField())
+def _kind_ids(kind: str) -> QuerySet:
+    return Criterion.objects.filter(kind=kind).values("pk")
 
 
-def annotate_totals(qs: QuerySet[Sheet]) -> QuerySet[Sheet]:
-    """Add ``{self,official}_{standard,bonus,deduction,total}`` and ``filled``/``leaves`` counts to sheets."""
+def totals_annotations(
+    *, bonus_ids=None, deduction_ids=None, sides=("self", "official"), prefix: str = "scores__"
+) -> dict:
+    """
+    The totals of a sheet as aggregates over its scores, for one GROUP BY pass:
+    ``{self,official}_{standard,bonus,deduction,total}``. A sheet's scores are
+    its leaf criteria, so standard = every score − bonus − deduction: one plain
+    sum and two filtered ones, no join to the criteria. ``bonus_ids`` and
+    ``deduction_ids`` are the criteria of those kinds (a list of ids, cheapest
+    for a large tally, or by default a subquery on the kind); ``sides`` limits
+    the sums to the unit's points ("self") or the cluster's ("official").
+    """
+    # No criterion has id 0: an empty list of a kind sums nothing (``IN ()`` is not SQL).
+    bonus = _kind_ids(K.BONUS) if bonus_ids is None else (list(bonus_ids) or [0])
+    deduction = _kind_ids(K.DEDUCTION) if deduction_ids is None else (list(deduction_ids) or [0])
     annotations = {}
-    for side in ("self", "official"):
-        column = f"{side}_points"
-        annotations[f"{side}_standard"] = _sum(column, K.STANDARD)
-        annotations[f"{side}_bonus"] = _sum(column, K.BONUS)
-        annotations[f"{side}_deduction"] = _sum(column, K.DEDUCTION)
-    qs = qs.annotate(**annotations)
-    totals = {
-        f"{side}_total": F(f"{side}_standard")
-        + Least(F(f"{side}_bonus"), F("criteria_set__bonus_cap"))
-        - Least(F(f"{side}_deduction"), F("criteria_set__deduction_cap"))
-        for side in ("self", "official")
-    }
-    filled = Score.objects.filter(sheet=OuterRef("pk"), self_points__isnull=False).order_by().values("sheet")
+    for side in sides:
+        column = f"{prefix}{side}_points"
+        every = _points(Sum(column))
+        bonus_sum = _points(Sum(column, filter=Q(**{f"{prefix}criterion_id__in": bonus})))
+        deduction_sum = _points(Sum(column, filter=Q(**{f"{prefix}criterion_id__in": deduction})))
+        annotations[f"{side}_standard"] = _as_points(every - bonus_sum - deduction_sum)
+        annotations[f"{side}_bonus"] = bonus_sum
+        annotations[f"{side}_deduction"] = deduction_sum
+    return annotations
+
+
+def _points(aggregate) -> Coalesce:
+    return Coalesce(aggregate, Value(0), output_field=PointsField())
+
+
+def total_expression(side: str, caps: str = "criteria_set__") -> ExpressionWrapper:
+    """standard + min(bonus, the set's bonus cap) − min(deduction, the set's deduction cap)."""
+    return _as_points(
+        F(f"{side}_standard")
+        + Least(F(f"{side}_bonus"), F(f"{caps}bonus_cap"))
+        - Least(F(f"{side}_deduction"), F(f"{caps}deduction_cap"))
+    )
+
+
+def annotate_totals(qs: QuerySet[Sheet], *, bonus_ids=None, deduction_ids=None) -> QuerySet[Sheet]:
+    """
+    Add ``{self,official}_{standard,bonus,deduction,total}`` and the ``filled``
+    count (scores with the unit's points) to sheets: one grouped join of the
+    scores (``totals_annotations``), whatever the number of sheets. Nothing
+    joining another many-valued relation may be chained after it.
+    """
+    qs = qs.annotate(**totals_annotations(bonus_ids=bonus_ids, deduction_ids=deduction_ids))
     return qs.annotate(
-        **{name: _as_points(expr) for name, expr in totals.items()},
-        filled=Coalesce(Subquery(filled.annotate(n=Count("pk")).values("n")), Value(0)),
+        self_total=total_expression("self"),
+        official_total=total_expression("official"),
+        filled=Count("scores", filter=Q(scores__self_points__isnull=False)),
     )
 
 
@@ -94,10 +119,11 @@ class Row:
         return self.score.official_points - (self.score.self_points or ZERO)
 
 
-def sheet_rows(criteria_set: CriteriaSet, sheet: Sheet | None) -> list[Row]:
+def sheet_rows(criteria_set: CriteriaSet, sheet: Sheet | None, *, trail: bool = True) -> list[Row]:
     """
     The tree in order with each leaf's score, live evidence and events, and each
-    group's subtotals: four queries whatever the number of criteria.
+    group's subtotals: four queries whatever the number of criteria (three
+    without the ``trail`` of events, which a save does not show).
     """
     criteria = list(criteria_set.criteria.order_by("sort_key"))
     scores, evidence, events = {}, {}, {}
@@ -105,8 +131,9 @@ def sheet_rows(criteria_set: CriteriaSet, sheet: Sheet | None) -> list[Row]:
         scores = {s.criterion_id: s for s in Score.objects.filter(sheet=sheet)}
         for item in Evidence.objects.filter(score__sheet=sheet, removed_at__isnull=True).select_related("score"):
             evidence.setdefault(item.score.criterion_id, []).append(item)
-        for event in ScoreEvent.objects.filter(sheet=sheet, criterion__isnull=False).select_related("by"):
-            events.setdefault(event.criterion_id, []).append(event)
+        if trail:
+            for event in ScoreEvent.objects.filter(sheet=sheet, criterion__isnull=False).select_related("by"):
+                events.setdefault(event.criterion_id, []).append(event)
     rows = [Row(c, scores.get(c.pk), evidence.get(c.pk, []), events.get(c.pk, [])) for c in criteria]
     by_code = {row.criterion.code: row for row in rows}
     # Subtotals over one fetched list: each leaf adds its signed points to its ancestors.

@@ -20,6 +20,7 @@ urlpatterns = [
     path("cluster-years/<int:cluster_year_pk>/export/<str:document>.<str:fmt>", views.results_export, name="results-export"),
     # the command's pages
     path("overview/", views.overview, name="overview"),
+    path("overview/summary.xlsx", views.overview_export, name="overview-export"),
     path("overview/period/", views.period, name="period"),
     # /units/<pk>/results/
     path("units/<int:unit_pk>/results/", views.unit_results, name="unit-results"),

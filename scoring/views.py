@@ -74,12 +74,12 @@ def sheet_detail(request: HttpRequest, cluster_year_pk: int, unit_pk: int) -> Ht
     cluster_year, unit = _sheet_access(request, cluster_year_pk, unit_pk)
     if request.method == "GET":
         return _page(request, cluster_year, unit)
-    sheet = selectors.sheet_with_totals(cluster_year, unit)
+    sheet = cluster_year.sheets.filter(unit=unit).first()  # the totals and the trail are for the page, not the save
     now, today = timezone.now(), timezone.localdate()
     if not (permissions.can_fill_sheet(request.user, unit) and services.is_open_for_unit(cluster_year, sheet, today)):
         raise PermissionDenied
     criteria_set = selectors.criteria_set_of(cluster_year)
-    rows = selectors.sheet_rows(criteria_set, sheet)
+    rows = selectors.sheet_rows(criteria_set, sheet, trail=False)
     form = SheetForm(request.POST, request.FILES, criteria=[r.criterion for r in rows], sheet=sheet,
                      evidence=[e for r in rows for e in r.evidence])
     if not form.is_valid():
@@ -276,7 +276,7 @@ def ranking_page(request: HttpRequest, cluster_year_pk: int) -> HttpResponse:
             "ranking": result,
             "linkable": linkable,
             "pending": ranking.pending_members(cluster_year) if not result.is_final else [],
-            "snapshots": cluster_year.snapshots.select_related("created_by"),
+            "snapshots": result.snapshots,
             "close_form": CloseScoringForm() if can_close else None,
         },
     )
@@ -364,13 +364,21 @@ def _superior_and_years(request: HttpRequest):
     if not superiors.exists():
         raise PermissionDenied
     superior_id = request.GET.get("superior", "")
-    superior = get_object_or_404(superiors, pk=superior_id) if superior_id.isdigit() else superiors.first()
+    superior = get_object_or_404(superiors, pk=superior_id) if _is_number(superior_id) else superiors.first()
     return superiors, superior, years_of_superior(superior)
 
 
 def _year_param(request: HttpRequest, name: str, default: int | None) -> int | None:
     value = request.GET.get(name, "")
-    return int(value) if value.isdigit() and 2000 <= int(value) <= 2100 else default
+    return int(value) if _is_number(value) and 2000 <= int(value) <= 2100 else default
+
+
+def _is_number(value: str) -> bool:
+    """
+    A short run of ASCII digits: str.isdigit() also takes "²" (which int() refuses)
+    and "١" (read as 1), and int() refuses more than 4300 digits.
+    """
+    return value.isascii() and value.isdigit() and len(value) <= 18
 
 
 @require_GET
@@ -381,10 +389,27 @@ def overview(request: HttpRequest) -> HttpResponse:
     year = _year_param(request, "year", years[0] if years else None)
     if year is not None and year not in years:
         years = sorted([*years, year], reverse=True)
-    summaries, units = ranking.command_overview(superior=superior, year=year) if year else ([], [])
     context = {"superior": superior, "superiors": superiors, "year": year, "years": years,
-               "summaries": summaries, "units": units}
+               "summaries": [], "units": [], "bands": []}
+    if year:
+        result = ranking.command_overview(
+            superior=superior, year=year, page=request.GET.get("page"), units_page=request.GET.get("units_page")
+        )
+        context.update(summaries=result.summaries, units=result.units, bands=result.bands)
     return render(request, "scoring/overview.html", context)
+
+
+@require_GET
+@login_required
+def overview_export(request: HttpRequest) -> FileResponse:
+    """The score summary of every unit of the superior in a year as one .xlsx, streamed from a temporary file."""
+    _superiors, superior, years = _superior_and_years(request)
+    year = _year_param(request, "year", years[0] if years else None)
+    if year is None or year not in years:
+        raise Http404
+    content = exports.command_summary_xlsx(superior=superior, year=year)
+    return FileResponse(content, as_attachment=True, filename=f"tong-hop-diem-{year}-toan-don-vi.xlsx",
+                        content_type=EXPORT_TYPES["xlsx"])
 
 
 @require_GET

@@ -34,14 +34,16 @@ FORMAT_MODULE_PATH = ["config.formats"]
 
 # DATABASES
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-# A new PostgreSQL connection costs about 8 ms per request: keep them. CONN_MAX_AGE (seconds, 0 = one connection
-# per request) for Django's persistent connections, or DB_POOL=true for psycopg's pool on PostgreSQL (DB_POOL_MAX
-# connections per process; Django then needs CONN_MAX_AGE 0).
+# A new PostgreSQL connection costs about 8 ms per request: keep them. CONN_MAX_AGE (seconds, 0 = one
+# connection per request) for Django's persistent connections, or DB_POOL=true for psycopg's pool on
+# PostgreSQL (DB_POOL_MAX connections per process; Django then needs CONN_MAX_AGE 0).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if env.bool("DB_POOL", default=False) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": env.int("DB_POOL_MAX", default=4)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env.int("DB_POOL_MAX", default=4)
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # APPS

@@ -149,7 +149,7 @@ def test_summary_table_query_count_is_fixed(world, django_assert_num_queries, le
     ClusterYear.objects.filter(pk=world.y6.pk).update(phase="scoring")
     rank(world, {key: {"1.1": "1"} for key in ["A", "B", "C", *[f"X{i}" for i in range(extra_units)]]})
 
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         table = exports.summary_table(world.y6)
 
     shape = (len(table.rows), len(table.criteria), len(table.rows[-1].cells))

@@ -53,14 +53,15 @@ def closed_year(world):
     return arrange(world, closed=True)
 
 
-def url(name, w):
-    y6, b = w.y6.pk, w.units["B"].pk
+def url(name, w, target: str = ""):
+    y6, b = w.y6.pk, w.units["A" if target == "chair" else "B"].pk
     return {
         "scoring:ranking": reverse("scoring:ranking", args=[y6]),
         "scoring:close-scoring": reverse("scoring:close-scoring", args=[y6]),
         "scoring:sheet-amend": reverse("scoring:sheet-amend", args=[y6, b]),
         "scoring:results-export": reverse("scoring:results-export", args=[y6, "ranking", "csv"]),
         "scoring:overview": reverse("scoring:overview") + f"?superior={w.superior.pk}",
+        "scoring:overview-export": reverse("scoring:overview-export") + f"?superior={w.superior.pk}&year=2024",
         "scoring:period": reverse("scoring:period") + f"?superior={w.superior.pk}",
         "scoring:unit-results": reverse("scoring:unit-results", args=[b]),
     }[name]
@@ -75,7 +76,8 @@ def post_data(name, w):
 
 
 # anonymous, staff_b, staff_c, staff_d, officer_a, officer_d, command, command2, admin
-# "open": scoring not closed (provisional); "closed": results frozen.
+# "open": scoring not closed (provisional); "closed": results frozen; "chair": A's own sheet (conflict
+# rule: officer_a, staff of A, may not amend it; the command officer does).
 MATRIX = {
     "scoring:ranking": {
         "GET open": [LOGIN, FORBIDDEN, FORBIDDEN, HIDDEN, OK, HIDDEN, OK, HIDDEN, OK],
@@ -91,6 +93,8 @@ MATRIX = {
         "GET open": [LOGIN, FORBIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, FORBIDDEN, HIDDEN, FORBIDDEN],
         "GET closed": [LOGIN, FORBIDDEN, HIDDEN, HIDDEN, OK, HIDDEN, OK, HIDDEN, OK],
         "POST closed": [LOGIN, FORBIDDEN, HIDDEN, HIDDEN, REDIRECT, HIDDEN, REDIRECT, HIDDEN, REDIRECT],
+        "GET closed chair": [LOGIN, HIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, OK, HIDDEN, OK],
+        "POST closed chair": [LOGIN, HIDDEN, HIDDEN, HIDDEN, FORBIDDEN, HIDDEN, REDIRECT, HIDDEN, REDIRECT],
     },
     "scoring:results-export": {
         "GET open": [LOGIN, FORBIDDEN, FORBIDDEN, HIDDEN, OK, HIDDEN, OK, HIDDEN, OK],
@@ -98,6 +102,10 @@ MATRIX = {
         "POST closed": [NOT_ALLOWED] * 9,
     },
     "scoring:overview": {
+        "GET closed": [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, HIDDEN, OK],
+        "POST closed": [NOT_ALLOWED] * 9,
+    },
+    "scoring:overview-export": {
         "GET closed": [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, HIDDEN, OK],
         "POST closed": [NOT_ALLOWED] * 9,
     },
@@ -116,10 +124,10 @@ CASES = cases(MATRIX)
 
 @pytest.mark.parametrize(("route", "case", "persona", "expected"), CASES)
 def test_permission_matrix(client_as, world, route, case, persona, expected):
-    method, state = case.split()
+    method, state, *target = case.split()
     w = arrange(world, closed=state == "closed")
     client = client_as(persona)
-    target = url(route, w)
+    target = url(route, w, *target)
     assert_answer(client, method, target, post_data(route, w) if method == "POST" else {}, persona, expected)
 
 
@@ -249,9 +257,9 @@ def ranked_world(units: int, criteria: int = 10, closed: bool = False):
 def test_ranking_page_query_count(client, django_assert_num_queries, units, criteria):
     world = ranked_world(units, criteria)
     client.force_login(world.users["officer_a"])
-    # session, user, cluster year, snapshot?, criteria set, ranked sheets, group subtotals, last year's ranks,
-    # members count, groups, may manage (command? officer?), pending members, snapshots
-    with django_assert_num_queries(14):
+    # session, user, cluster year, snapshots, criteria with their set, ranked sheets, group subtotals,
+    # last year's ranks, members count, may manage (command? officer?), pending members
+    with django_assert_num_queries(12):
         response = client.get(reverse("scoring:ranking", args=[world.y6.pk]))
     assert len(response.context["ranking"].rows) == units
 
@@ -260,8 +268,9 @@ def test_ranking_page_query_count(client, django_assert_num_queries, units, crit
 def test_frozen_ranking_page_query_count(client, django_assert_num_queries, units):
     world = ranked_world(units, closed=True)
     client.force_login(world.users["officer_a"])
-    # session, user, cluster year, snapshot, last year's ranks, sheets, results, groups, may manage (2), snapshots
-    with django_assert_num_queries(11):
+    # session, user, cluster year, snapshots, results (with last year's ranks and the sheets), groups,
+    # may manage (command? officer?)
+    with django_assert_num_queries(8):
         response = client.get(reverse("scoring:ranking", args=[world.y6.pk]))
     assert len(response.context["ranking"].rows) == units + 1
 
@@ -270,8 +279,9 @@ def test_frozen_ranking_page_query_count(client, django_assert_num_queries, unit
 def test_overview_query_count(client, django_assert_num_queries, units):
     world = ranked_world(units)
     client.force_login(world.users["command"])
-    # session, user, superiors (exists, first), years, clusters, cluster years, members, progress,
-    # frozen results, provisional ranks, the superior selector
-    with django_assert_num_queries(12):
+    # session, user, superiors (exists, first), years, clusters with their year, frozen results, criteria sets,
+    # bonus and deduction criteria, provisional totals and ranks, names of the units shown, members and progress
+    # of the clusters shown, the superior selector
+    with django_assert_num_queries(14):
         response = client.get(reverse("scoring:overview") + "?year=2024")
     assert len(response.context["units"]) == units
