@@ -41,8 +41,8 @@ Measured, with the two references of the same run:
   2. one cluster's ranking page (live and frozen): req/s vs bare, p99, query count;
   3. saving a 60-criterion sheet (6 points changed per save), 16 clients: p99, errors,
      and the final database state (every 302 is one version and 6 trail events);
-  4. ``scoring.services.close_scoring`` for every cluster year of the last year, in one
-     transaction rolled back at the end (the bench can be run again);
+  4. ``scoring.services.close_scoring_year``: every cluster year of the last year closed in
+     one pass, in one transaction rolled back at the end (the bench can be run again);
   5. the Excel export of the command-wide summary (every unit × every criterion): time
      over HTTP, the worker's resident memory before/after, the Python heap peak.
 
@@ -545,7 +545,7 @@ class Bench:
         return result
 
     def close_all(self) -> dict:
-        """close_scoring for every cluster year of the live year, timed, then rolled back."""
+        """close_scoring_year: every cluster year of the live year in one pass, timed, then rolled back."""
         from django.db import connection, transaction
         from django.utils import timezone
 
@@ -564,8 +564,8 @@ class Bench:
         with transaction.atomic():
             with connection.execute_wrapper(count):
                 started = time.perf_counter()
-                for cluster_year in years:
-                    services.close_scoring(cluster_year=cluster_year, by=self.command, now=now, reason="bench")
+                services.close_scoring_year(superior=self.superior, year=self.year, by=self.command, now=now,
+                                            reason="bench")
                 seconds = time.perf_counter() - started
             closed = ClusterYear.objects.filter(pk__in=[cy.pk for cy in years], phase=ClusterYear.Phase.CONFERENCE)
             snapshots = ResultSnapshot.objects.filter(cluster_year__in=years, is_current=True).count()

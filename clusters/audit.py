@@ -68,6 +68,14 @@ def record(actor, action: str, target=None, *, reason="", detail: dict | None = 
     the username of a failed login). The address comes from ``request``, by
     default the request being served.
     """
+    event = build(actor, action, target, reason=reason, detail=detail, request=request, when=when)
+    event.save(force_insert=True)
+    return event
+
+
+def build(actor, action: str, target=None, *, reason="", detail: dict | None = None, request=None,
+          when=None) -> AuditEvent:
+    """The row ``record`` writes, unsaved (to write many with one ``bulk_create``)."""
     request = request if request is not None else current_request()
     event = AuditEvent(
         when=when or timezone.now(),
@@ -82,7 +90,6 @@ def record(actor, action: str, target=None, *, reason="", detail: dict | None = 
         event.target_type = ContentType.objects.get_for_model(target)
         event.target_id = str(target.pk)
     event.target_repr = _text(target if target is not None else "")[:TARGET_LENGTH]
-    event.save(force_insert=True)
     return event
 
 

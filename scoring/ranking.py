@@ -604,3 +604,82 @@ def command_overview(*, superior, year: int, page=1, units_page=1) -> Overview:
                                    row.get("approved", 0), by_year.get(cy, [])))
     summaries.object_list = rows
     return Overview(summaries, units, band_counts(line.band for line in lines))
+
+
+# --- the live rankings of many cluster years at once (closing the scoring of a year) -----------
+
+
+def live_rankings(sets: dict[int, CriteriaSet]) -> dict[int, list[RankedRow]]:
+    """
+    The rows ``live_ranking`` gives for each cluster year of ``sets`` (cluster
+    year id → its criteria set), in its order: three queries whatever their
+    number (the approved sheets with their units by name, the official points
+    summed by sheet, top-level group and kind, the sets' top-level groups).
+    The totals, ranks, ties and separations are computed here from those sums
+    exactly as the SQL of ``ranked_sheets`` does (no previous ranks: a frozen
+    result does not store them).
+    """
+    ids = sorted(sets)
+    sheets = list(
+        Sheet.objects.filter(cluster_year_id__in=ids, status=Sheet.Status.APPROVED)
+        .select_related("unit").order_by("unit__name", "pk")  # the database's collation, as ``ranked_sheets``
+    )
+    tops = dict(Criterion.objects.filter(criteria_set_id__in={s.pk for s in sets.values()}, depth=0)
+                .values_list("pk", "code"))
+    sums: dict[int, dict[str, Decimal]] = {}
+    groups: dict[int, dict[str, Decimal]] = {}
+    for sheet_id, top_id, kind, points in (
+        Score.objects.filter(sheet__cluster_year_id__in=ids, sheet__status=Sheet.Status.APPROVED)
+        .values_list("sheet_id", "criterion__top_id", "criterion__kind")
+        .annotate(points=Coalesce(Sum("official_points"), Value(0), output_field=PointsField()))
+        .order_by()
+    ):
+        kinds = sums.setdefault(sheet_id, {})
+        side = kind if kind in (Criterion.Kind.BONUS, Criterion.Kind.DEDUCTION) else "standard"
+        kinds[side] = kinds.get(side, ZERO) + points
+        code = tops.get(top_id)
+        subtotals = groups.setdefault(sheet_id, {})
+        # Subtract a deduction rather than negate it: −0.00 would print differently from SQL's 0.
+        subtotals[code] = (subtotals.get(code, ZERO) - points if kind == Criterion.Kind.DEDUCTION
+                           else subtotals.get(code, ZERO) + points)
+    by_year: dict[int, list[Sheet]] = {}
+    for sheet in sheets:
+        by_year.setdefault(sheet.cluster_year_id, []).append(sheet)
+    result = {}
+    for cluster_year_id in ids:
+        criteria_set = sets[cluster_year_id]
+        keys = precedence(criteria_set)
+        lines = []
+        for sheet in by_year.get(cluster_year_id, []):
+            kinds = sums.get(sheet.pk, {})
+            standard = kinds.get("standard", ZERO)
+            bonus = kinds.get(Criterion.Kind.BONUS, ZERO)
+            deduction = kinds.get(Criterion.Kind.DEDUCTION, ZERO)
+            total = standard + min(bonus, criteria_set.bonus_cap) - min(deduction, criteria_set.deduction_cap)
+            values = {"official_total": total, "official_standard": standard,
+                      "official_deduction": deduction, "official_bonus": bonus}
+            rule_values = tuple(values[RULES[k][0]] for k in keys)
+            order = tuple(-v if RULES[k][1] else v for k, v in zip(keys, rule_values, strict=True))
+            lines.append((order, rule_values, standard, bonus, deduction, total, sheet))
+        lines.sort(key=lambda line: line[0])  # stable: equal lines stay by name
+        tie_sizes: dict[tuple, int] = {}
+        for line in lines:
+            tie_sizes[line[0]] = tie_sizes.get(line[0], 0) + 1
+        rows, rank, above = [], 0, None
+        for index, (order, rule_values, standard, bonus, deduction, total, sheet) in enumerate(lines):
+            separated_by, gap = "", None
+            if above is None or order != above[0]:
+                rank = index + 1
+            if above is not None:
+                gap = above[5] - total
+                separated_by = next(
+                    (k for k, a, v in zip(keys, above[1], rule_values, strict=True) if a != v), SHARED
+                )
+            rows.append(RankedRow(
+                unit=sheet.unit, standard=standard, bonus=bonus, deduction=deduction, total=total, rank=rank,
+                tied=tie_sizes[order] > 1, band=band_of(total, criteria_set), separated_by=separated_by,
+                gap=gap, groups=groups.get(sheet.pk, {}), sheet_id=sheet.pk,
+            ))
+            above = (order, rule_values, standard, bonus, deduction, total)
+        result[cluster_year_id] = rows
+    return result

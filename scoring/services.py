@@ -27,6 +27,7 @@ Sheets (one per unit per cluster year)
   ``SheetConflict`` and nothing is written.
 """
 
+import copy
 import datetime
 import hashlib
 import json
@@ -35,15 +36,15 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Exists, Max, OuterRef, Sum
 from django.utils.translation import gettext_lazy as _
 
 from clusters import audit
 from clusters import services as cluster_services
 from clusters.frozen import amendment
-from clusters.models import ClusterYear, Unit, User
+from clusters.models import AuditEvent, ClusterYear, Membership, PhaseChange, Unit, User
 
-from .ranking import live_ranking
+from .ranking import live_ranking, live_rankings
 from .models import ClusterYearSet, CriteriaSet, Criterion, Evidence, Result, ResultSnapshot, Score, ScoreEvent, Sheet
 from .validators import format_points, validate_evidence_file, validate_points
 
@@ -595,6 +596,74 @@ def close_scoring(*, cluster_year: ClusterYear, by: User, now, reason: str = "")
     audit.record(by, audit.Action.SCORING_CLOSED, cluster_year, reason=reason, when=now,
                  detail={"snapshot": snapshot.number, "checksum": snapshot.checksum})
     return snapshot
+
+
+@transaction.atomic
+def close_scoring_year(*, superior, year: int, by: User, now, reason: str = "") -> list[ResultSnapshot]:
+    """
+    ``close_scoring`` for every cluster year of ``superior`` in ``year`` that is
+    ready (in self-assessment or review, with a criteria set, every member's
+    sheet approved), in one transaction and a constant number of queries: the
+    same snapshots, results, phase changes with their history, and audit rows.
+    The cluster years not ready are skipped, untouched (``close_scoring`` would
+    refuse each of them alone; the others need not wait for them). Returns the
+    new snapshots, in the order of the cluster years' ids.
+    """
+    years = list(
+        ClusterYear.objects.select_for_update().select_related("cluster")
+        .filter(cluster__superior=superior, year=year).order_by("pk")
+    )
+    open_years = [cy for cy in years if cy.phase in EDITABLE_PHASES]
+    ids = [cy.pk for cy in open_years]
+    sets = {link.cluster_year_id: link.criteria_set for link in
+            ClusterYearSet.objects.filter(cluster_year_id__in=ids).select_related("criteria_set")}
+    approved = Sheet.objects.filter(cluster_year_id=OuterRef("cluster_year_id"), unit_id=OuterRef("unit_id"),
+                                    status=Sheet.Status.APPROVED)
+    pending = set(Membership.objects.filter(cluster_year_id__in=ids).filter(~Exists(approved))
+                  .values_list("cluster_year_id", flat=True).distinct())
+    ready = [cy for cy in open_years if cy.pk in sets and cy.pk not in pending]
+    if not ready:
+        return []
+    sets = {cy.pk: sets[cy.pk] for cy in ready}
+    rankings = live_rankings(sets)
+    numbers = dict(ResultSnapshot.objects.filter(cluster_year_id__in=list(sets)).values("cluster_year_id")
+                   .annotate(n=Max("number")).order_by().values_list("cluster_year_id", "n"))
+    ResultSnapshot.objects.filter(cluster_year_id__in=list(sets), is_current=True).supersede()
+    snapshots = ResultSnapshot.objects.bulk_create([
+        ResultSnapshot(
+            cluster_year=cy, criteria_set=sets[cy.pk], number=(numbers.get(cy.pk) or 0) + 1, is_current=True,
+            created_at=now, created_by=by, reason=reason,
+            checksum=_checksum(cy, sets[cy.pk].pk, rankings[cy.pk]),
+        )
+        for cy in ready
+    ])
+    Result.objects.bulk_create([
+        Result(snapshot=snapshot, unit=r.unit, standard=r.standard, bonus=r.bonus, deduction=r.deduction,
+               total=r.total, groups={k: str(v) for k, v in r.groups.items()}, rank=r.rank, tied=r.tied,
+               band=r.band, separated_by=r.separated_by, gap=r.gap)
+        for snapshot in snapshots for r in rankings[snapshot.cluster_year_id]
+    ])
+    # The phase steps ``advance_phase`` takes one by one, written in bulk: trail, history, audit.
+    step_reason = reason or str(SCORING_CLOSED)
+    changes, states, events = [], [], []
+    for cy, snapshot in zip(ready, snapshots, strict=True):
+        while cy.phase != ClusterYear.Phase.CONFERENCE:
+            target = cy.next_phase
+            changes.append(PhaseChange(cluster_year=cy, from_phase=cy.phase, to_phase=target, changed_by=by,
+                                       changed_at=now, reason=step_reason))
+            events.append(audit.build(by, audit.Action.PHASE_CHANGED, cy, reason=step_reason, when=now,
+                                      detail={"from": cy.phase, "to": target}))
+            cy.phase = target
+            states.append(copy.copy(cy))
+        events.append(audit.build(by, audit.Action.SCORING_CLOSED, cy, reason=reason, when=now,
+                                  detail={"snapshot": snapshot.number, "checksum": snapshot.checksum}))
+    PhaseChange.objects.bulk_create(changes)
+    ClusterYear.objects.filter(pk__in=list(sets)).update(phase=ClusterYear.Phase.CONFERENCE)
+    ClusterYear.history.bulk_history_create(
+        states, update=True, default_user=by, default_change_reason=step_reason
+    )
+    AuditEvent.objects.bulk_create(events)
+    return snapshots
 
 
 @transaction.atomic
