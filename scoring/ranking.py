@@ -440,6 +440,7 @@ class Overview:
     summaries: Page  # of ClusterSummary, the clusters by name
     units: Page  # of UnitLine, every ranked unit of the year, best total first
     bands: list[tuple[str, int]]  # over every ranked unit
+    scoring_open: int = 0  # cluster years of the year still in self-assessment or review (the command may close them)
 
 
 def _frozen_lines(*, superior, year: int) -> list[tuple]:
@@ -603,7 +604,8 @@ def command_overview(*, superior, year: int, page=1, units_page=1) -> Overview:
         rows.append(ClusterSummary(cluster, cluster_year, members.get(cy, []), row.get("submitted", 0),
                                    row.get("approved", 0), by_year.get(cy, [])))
     summaries.object_list = rows
-    return Overview(summaries, units, band_counts(line.band for line in lines))
+    scoring_open = sum(phase in (ClusterYear.Phase.SCORING, ClusterYear.Phase.REVIEW) for *_rest, phase, _y in clusters)
+    return Overview(summaries, units, band_counts(line.band for line in lines), scoring_open)
 
 
 # --- the live rankings of many cluster years at once (closing the scoring of a year) -----------

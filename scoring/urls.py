@@ -21,6 +21,7 @@ urlpatterns = [
     # the command's pages
     path("overview/", views.overview, name="overview"),
     path("overview/summary.xlsx", views.overview_export, name="overview-export"),
+    path("overview/close-scoring/", views.overview_close_scoring, name="overview-close-scoring"),
     path("overview/period/", views.period, name="period"),
     # /units/<pk>/results/
     path("units/<int:unit_pk>/results/", views.unit_results, name="unit-results"),

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clusters.models import ClusterYear, Unit
@@ -395,8 +396,37 @@ def overview(request: HttpRequest) -> HttpResponse:
         result = ranking.command_overview(
             superior=superior, year=year, page=request.GET.get("page"), units_page=request.GET.get("units_page")
         )
-        context.update(summaries=result.summaries, units=result.units, bands=result.bands)
+        context.update(summaries=result.summaries, units=result.units, bands=result.bands,
+                       scoring_open=result.scoring_open, close_form=CloseScoringForm())
     return render(request, "scoring/overview.html", context)
+
+
+NOTHING_TO_CLOSE = gettext_lazy(
+    "No cluster year is ready to close: every member's sheet must be approved and the scoring not yet closed."
+)
+
+
+@require_POST
+@login_required
+def overview_close_scoring(request: HttpRequest) -> HttpResponse:
+    """The command closes the scoring of every ready cluster year of its superior's year in one step."""
+    _superiors, superior, years = _superior_and_years(request)
+    year = _year_param(request, "year", None)
+    if year is None or year not in years:
+        raise Http404
+    form = CloseScoringForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick the confirmation to close the scoring."))
+    else:
+        snapshots = services.close_scoring_year(
+            superior=superior, year=year, by=request.user, now=timezone.now(), reason=form.cleaned_data["reason"]
+        )
+        if snapshots:
+            messages.success(request, _("Scoring is closed for %(count)s cluster years; their results are frozen.")
+                             % {"count": len(snapshots)})
+        else:
+            messages.warning(request, NOTHING_TO_CLOSE)
+    return redirect(f"{reverse('scoring:overview')}?superior={superior.pk}&year={year}")
 
 
 @require_GET

@@ -46,6 +46,7 @@ from clusters.frozen import YEAR_FROZEN
 from clusters.models import ClusterYear, Membership, PhaseChange
 from scoring import excel
 from scoring import services as scoring_services
+from scoring import views as scoring_views
 from scoring.models import (
     SET_LOCKED,
     SNAPSHOT_FROZEN,
@@ -282,6 +283,9 @@ PATHS = {
         scoring_services.NOT_REOPENABLE),
     "view: close the scoring": (lambda w, c: as_(c, w, "officer_a").post(
         reverse("scoring:close-scoring", args=[w.y6.pk]), {"confirm": "on", "reason": "x"}), 403),
+    "view: close the scoring of the whole year": (lambda w, c: as_(c, w, "command").post(
+        reverse("scoring:overview-close-scoring") + f"?superior={w.superior.pk}&year={w.y6.year}",
+        {"confirm": "on", "reason": "x"}, follow=True), scoring_views.NOTHING_TO_CLOSE),
     "view: amend without a reason": (lambda w, c: as_(c, w, "command").post(
         sheet_url(w, "scoring:sheet-amend"), {"criterion": w.ids["1.1"], "points": "1", "reason": ""}),
         forms.Field.default_error_messages["required"]),

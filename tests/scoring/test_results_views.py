@@ -62,6 +62,7 @@ def url(name, w, target: str = ""):
         "scoring:results-export": reverse("scoring:results-export", args=[y6, "ranking", "csv"]),
         "scoring:overview": reverse("scoring:overview") + f"?superior={w.superior.pk}",
         "scoring:overview-export": reverse("scoring:overview-export") + f"?superior={w.superior.pk}&year=2024",
+        "scoring:overview-close-scoring": reverse("scoring:overview-close-scoring") + f"?superior={w.superior.pk}&year=2024",
         "scoring:period": reverse("scoring:period") + f"?superior={w.superior.pk}",
         "scoring:unit-results": reverse("scoring:unit-results", args=[b]),
     }[name]
@@ -71,6 +72,7 @@ def post_data(name, w):
     criterion = Criterion.objects.get(criteria_set=w.criteria_set, code="1.2")
     return {
         "scoring:close-scoring": {"confirm": "on", "reason": "Hội nghị"},
+        "scoring:overview-close-scoring": {"confirm": "on", "reason": "Hội nghị"},
         "scoring:sheet-amend": {"criterion": criterion.pk, "points": "5", "reason": "Bổ sung"},
     }.get(name, {})
 
@@ -109,6 +111,10 @@ MATRIX = {
         "GET closed": [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, HIDDEN, OK],
         "POST closed": [NOT_ALLOWED] * 9,
     },
+    "scoring:overview-close-scoring": {
+        "GET open": [NOT_ALLOWED] * 9,
+        "POST open": [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, REDIRECT, HIDDEN, REDIRECT],
+    },
     "scoring:period": {
         "GET closed": [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, HIDDEN, OK],
         "POST closed": [NOT_ALLOWED] * 9,
@@ -142,6 +148,43 @@ def test_ranking_page_provisional(client_as, open_year):
     html = response.content.decode()
     assert "Tạm thời: chỉ tính phiếu đã phê duyệt; 0 thành viên chưa được phê duyệt." in html
     assert "2=" in html and "ngang nhau ở mọi tiêu chí: đồng hạng" in html
+
+
+def test_the_command_closes_every_ready_cluster_year_from_the_overview(client_as, open_year):
+    w = open_year
+    overview = client_as("command").get(url("scoring:overview", w) + "&year=2024")
+    assert overview.context["scoring_open"] == 1 + (w.y7.phase in ("scoring", "review"))
+    assert 'id="overview-close"' in overview.content.decode()
+    response = client_as("command").post(url("scoring:overview-close-scoring", w),
+                                         {"confirm": "on", "reason": "Hội nghị tổng kết"}, follow=True)
+    snapshot = ResultSnapshot.objects.get()
+    assert (snapshot.cluster_year, snapshot.reason, snapshot.created_by) == (w.y6, "Hội nghị tổng kết", w.users["command"])
+    assert [(r.unit.name, r.rank, r.tied) for r in snapshot.results.order_by("rank", "unit__name")] == [
+        ("Đơn vị A", 1, False), ("Đơn vị B", 2, True), ("Đơn vị C", 2, True)]
+    w.y6.refresh_from_db()
+    assert w.y6.phase == "conference"
+    y7_phase = w.y7.phase
+    w.y7.refresh_from_db()
+    assert w.y7.phase == y7_phase  # no sheets approved: left as it was
+    assert response.redirect_chain[-1][0] == url("scoring:overview", w) + "&year=2024"
+    assert [str(m) for m in response.context["messages"]] == [
+        "Đã khóa sổ chấm điểm của 1 năm thi đua của cụm; kết quả đã được chốt."]
+
+
+def test_closing_from_the_overview_needs_the_confirmation_and_says_when_nothing_is_ready(client_as, open_year):
+    w = open_year
+    client = client_as("command")
+    response = client.post(url("scoring:overview-close-scoring", w), {"reason": "x"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Hãy đánh dấu xác nhận để khóa sổ chấm điểm."]
+    assert not ResultSnapshot.objects.exists()
+    Sheet.objects.filter(cluster_year=w.y6, unit=w.units["C"]).update(status=Sheet.Status.SUBMITTED)
+    response = client.post(url("scoring:overview-close-scoring", w), {"confirm": "on"}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        "Chưa có năm thi đua nào của cụm sẵn sàng để khóa sổ: mọi phiếu của các thành viên phải được phê duyệt "
+        "và chưa khóa sổ chấm điểm."]
+    assert not ResultSnapshot.objects.exists()
+    assert client.post(reverse("scoring:overview-close-scoring") + f"?superior={w.superior.pk}&year=2031",
+                       {"confirm": "on"}).status_code == 404
 
 
 def test_close_scoring_from_the_ranking_page(client_as, open_year):
