@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clusters.models import ClusterYear, Unit
 from clusters.permissions import cluster_years_visible_to, superiors_commanded_by, units_visible_to
-from clusters.selectors import years_of_superior
+from clusters.selectors import is_number, years_of_superior
 from scoring import ranking
 
 from . import awarding, documents, permissions, services
@@ -321,20 +321,12 @@ def proposal_letter(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _is_number(value: str) -> bool:
-    """
-    A short run of ASCII digits: str.isdigit() also takes "²" (which int() refuses)
-    and "١" (read as 1), and int() refuses more than 4300 digits.
-    """
-    return value.isascii() and value.isdigit() and len(value) <= 18
-
-
 def _commanded(request: HttpRequest):
     superiors = superiors_commanded_by(request.user)
     if not superiors.exists():
         raise PermissionDenied
     superior_id = request.GET.get("superior", "")
-    superior = get_object_or_404(superiors, pk=superior_id) if _is_number(superior_id) else superiors.first()
+    superior = get_object_or_404(superiors, pk=superior_id) if is_number(superior_id) else superiors.first()
     return superiors, superior
 
 
@@ -344,7 +336,7 @@ def decisions(request: HttpRequest) -> HttpResponse:
     """The superior's awards of a year: proposals and grants by cluster and award; recording a decision."""
     superiors, superior = _commanded(request)
     years = years_of_superior(superior)
-    year = int(request.GET["year"]) if _is_number(request.GET.get("year", "")) else (years[0] if years else None)
+    year = int(request.GET["year"]) if is_number(request.GET.get("year", "")) else (years[0] if years else None)
     pending = awarding.undecided_proposals(superior, year)
     form = DecisionForm(request.POST or None, request.FILES or None, proposals=pending)
     if request.method == "POST":
@@ -364,7 +356,7 @@ def decisions(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("The decision was recorded."))
                 return redirect(f"{request.path}?superior={superior.pk}&year={year}")
     last = year or timezone.localdate().year
-    first = int(request.GET["from"]) if _is_number(request.GET.get("from", "")) else last - 5
+    first = int(request.GET["from"]) if is_number(request.GET.get("from", "")) else last - 5
     first = max(min(first, last), last - 20)
     context = {
         "superior": superior, "superiors": superiors, "year": year, "years": years, "form": form,

@@ -88,3 +88,11 @@ def unit_memberships(unit: Unit) -> QuerySet[Membership]:
         .annotate(chair_name=chair_name)
         .order_by("-cluster_year__year", "cluster_year__cluster__name")
     )
+
+
+def is_number(value: str) -> bool:
+    """
+    Whether a query parameter is an id or a year: a short run of ASCII digits. str.isdigit()
+    also takes "²" (which int() refuses) and "١" (read as 1), and int() refuses more than 4300 digits.
+    """
+    return value.isascii() and value.isdigit() and len(value) <= 18

@@ -649,39 +649,64 @@ def live_rankings(sets: dict[int, CriteriaSet]) -> dict[int, list[RankedRow]]:
         by_year.setdefault(sheet.cluster_year_id, []).append(sheet)
     result = {}
     for cluster_year_id in ids:
-        criteria_set = sets[cluster_year_id]
-        keys = precedence(criteria_set)
-        lines = []
+        entries = []
         for sheet in by_year.get(cluster_year_id, []):
             kinds = sums.get(sheet.pk, {})
-            standard = kinds.get("standard", ZERO)
-            bonus = kinds.get(Criterion.Kind.BONUS, ZERO)
-            deduction = kinds.get(Criterion.Kind.DEDUCTION, ZERO)
-            total = standard + min(bonus, criteria_set.bonus_cap) - min(deduction, criteria_set.deduction_cap)
-            values = {"official_total": total, "official_standard": standard,
-                      "official_deduction": deduction, "official_bonus": bonus}
-            rule_values = tuple(values[RULES[k][0]] for k in keys)
-            order = tuple(-v if RULES[k][1] else v for k, v in zip(keys, rule_values, strict=True))
-            lines.append((order, rule_values, standard, bonus, deduction, total, sheet))
-        lines.sort(key=lambda line: line[0])  # stable: equal lines stay by name
-        tie_sizes: dict[tuple, int] = {}
-        for line in lines:
-            tie_sizes[line[0]] = tie_sizes.get(line[0], 0) + 1
-        rows, rank, above = [], 0, None
-        for index, (order, rule_values, standard, bonus, deduction, total, sheet) in enumerate(lines):
-            separated_by, gap = "", None
-            if above is None or order != above[0]:
-                rank = index + 1
-            if above is not None:
-                gap = above[5] - total
-                separated_by = next(
-                    (k for k, a, v in zip(keys, above[1], rule_values, strict=True) if a != v), SHARED
-                )
-            rows.append(RankedRow(
-                unit=sheet.unit, standard=standard, bonus=bonus, deduction=deduction, total=total, rank=rank,
-                tied=tie_sizes[order] > 1, band=band_of(total, criteria_set), separated_by=separated_by,
-                gap=gap, groups=groups.get(sheet.pk, {}), sheet_id=sheet.pk,
+            entries.append(SheetSums(
+                unit=sheet.unit, sheet_id=sheet.pk, standard=kinds.get("standard", ZERO),
+                bonus=kinds.get(Criterion.Kind.BONUS, ZERO), deduction=kinds.get(Criterion.Kind.DEDUCTION, ZERO),
+                groups=groups.get(sheet.pk, {}),
             ))
-            above = (order, rule_values, standard, bonus, deduction, total)
-        result[cluster_year_id] = rows
+        result[cluster_year_id] = rank_sums(entries, sets[cluster_year_id])
     return result
+
+
+@dataclass
+class SheetSums:
+    """A sheet's official points summed by kind and by top-level group, ready to be ranked."""
+
+    unit: Unit
+    sheet_id: int
+    standard: Decimal
+    bonus: Decimal
+    deduction: Decimal
+    groups: dict[str, Decimal]
+
+
+def rank_sums(entries: list[SheetSums], criteria_set: CriteriaSet) -> list[RankedRow]:
+    """
+    The rows ``live_ranking`` gives for these approved sheets of one cluster
+    year (``entries`` in the units' name order), computed from their sums
+    exactly as the SQL of ``ranked_sheets`` does: capped total, the set's
+    tie-break precedence, shared ranks, the rule that separated each pair of
+    neighbours and the gap to the unit above.
+    """
+    keys = precedence(criteria_set)
+    lines = []
+    for entry in entries:
+        total = (entry.standard + min(entry.bonus, criteria_set.bonus_cap)
+                 - min(entry.deduction, criteria_set.deduction_cap))
+        values = {"official_total": total, "official_standard": entry.standard,
+                  "official_deduction": entry.deduction, "official_bonus": entry.bonus}
+        rule_values = tuple(values[RULES[k][0]] for k in keys)
+        order = tuple(-v if RULES[k][1] else v for k, v in zip(keys, rule_values, strict=True))
+        lines.append((order, rule_values, total, entry))
+    lines.sort(key=lambda line: line[0])  # stable: equal lines stay in name order
+    tie_sizes: dict[tuple, int] = {}
+    for line in lines:
+        tie_sizes[line[0]] = tie_sizes.get(line[0], 0) + 1
+    rows, rank, above = [], 0, None
+    for index, (order, rule_values, total, entry) in enumerate(lines):
+        separated_by, gap = "", None
+        if above is None or order != above[0]:
+            rank = index + 1
+        if above is not None:
+            gap = above[2] - total
+            separated_by = next((k for k, a, v in zip(keys, above[1], rule_values, strict=True) if a != v), SHARED)
+        rows.append(RankedRow(
+            unit=entry.unit, standard=entry.standard, bonus=entry.bonus, deduction=entry.deduction, total=total,
+            rank=rank, tied=tie_sizes[order] > 1, band=band_of(total, criteria_set), separated_by=separated_by,
+            gap=gap, groups=entry.groups, sheet_id=entry.sheet_id,
+        ))
+        above = (order, rule_values, total)
+    return rows

@@ -17,7 +17,7 @@ from clusters.permissions import (
     units_staffed_by,
     units_visible_to,
 )
-from clusters.selectors import years_of_superior
+from clusters.selectors import is_number, years_of_superior
 
 from . import charts, excel, exports, permissions, ranking, selectors, services
 from .forms import AmendForm, CloseScoringForm, ReopenForm, ReviewForm, SheetForm, UploadForm
@@ -365,21 +365,13 @@ def _superior_and_years(request: HttpRequest):
     if not superiors.exists():
         raise PermissionDenied
     superior_id = request.GET.get("superior", "")
-    superior = get_object_or_404(superiors, pk=superior_id) if _is_number(superior_id) else superiors.first()
+    superior = get_object_or_404(superiors, pk=superior_id) if is_number(superior_id) else superiors.first()
     return superiors, superior, years_of_superior(superior)
 
 
 def _year_param(request: HttpRequest, name: str, default: int | None) -> int | None:
     value = request.GET.get(name, "")
-    return int(value) if _is_number(value) and 2000 <= int(value) <= 2100 else default
-
-
-def _is_number(value: str) -> bool:
-    """
-    A short run of ASCII digits: str.isdigit() also takes "²" (which int() refuses)
-    and "١" (read as 1), and int() refuses more than 4300 digits.
-    """
-    return value.isascii() and value.isdigit() and len(value) <= 18
+    return int(value) if is_number(value) and 2000 <= int(value) <= 2100 else default
 
 
 @require_GET

@@ -34,8 +34,8 @@ from django.db import connection
 
 from awards.awarding import BAND_ORDER, award_families, justification, quota_limit
 from awards.models import AwardType
-from scoring.models import Band, Score
-from scoring.ranking import RULES, SHARED, RankedRow
+from scoring.models import Score
+from scoring.ranking import RankedRow, SheetSums, rank_sums
 
 COPY_CHUNK = 20_000  # rows per write to the COPY stream
 
@@ -45,10 +45,6 @@ def points(hundredths: int, _cache: dict[int, Decimal] = {}) -> Decimal:  # noqa
     if value is None:
         value = _cache[hundredths] = Decimal(hundredths).scaleb(-2).quantize(Decimal("0.01"))
     return value
-
-
-def hundredths(value: Decimal) -> int:
-    return int(value.scaleb(2))
 
 
 # --- scores -----------------------------------------------------------------------------------
@@ -149,38 +145,12 @@ class SheetTotals:
 
 def rank_rows(sheets: list[SheetTotals], criteria_set) -> list[RankedRow]:
     """The rows ``live_ranking`` gives for these (approved) sheets of one cluster year, in its order."""
-    keys = ["total", *criteria_set.tie_break_list]
-    bonus_cap, deduction_cap = hundredths(criteria_set.bonus_cap), hundredths(criteria_set.deduction_cap)
-    bands = [(hundredths(getattr(criteria_set, f"band_{b}")), b)
-             for b in (Band.EXCELLENT, Band.GOOD, Band.FAIR, Band.AVERAGE)]
-    lines = []
-    for s in sheets:
-        total = s.standard + min(s.bonus, bonus_cap) - min(s.deduction, deduction_cap)
-        values = {"official_total": total, "official_standard": s.standard, "official_deduction": s.deduction,
-                  "official_bonus": s.bonus}
-        rule_values = tuple(values[RULES[k][0]] for k in keys)
-        order = tuple(-v if RULES[k][1] else v for k, v in zip(keys, rule_values, strict=True))
-        lines.append((order, s.unit.name, rule_values, total, s))
-    lines.sort(key=lambda line: (line[0], line[1]))
-    tie_sizes: dict[tuple, int] = {}
-    for line in lines:
-        tie_sizes[line[0]] = tie_sizes.get(line[0], 0) + 1
-    rows, rank, above = [], 0, None
-    for i, (order, _name, rule_values, total, s) in enumerate(lines):
-        if above is None or order != above[0]:
-            rank = i + 1
-        separated_by, gap = "", None
-        if above is not None:
-            gap = points(above[3] - total)
-            separated_by = next((k for k, a, v in zip(keys, above[2], rule_values, strict=True) if a != v), SHARED)
-        band = next((b for threshold, b in bands if total >= threshold), Band.WEAK)
-        rows.append(RankedRow(
-            unit=s.unit, standard=points(s.standard), bonus=points(s.bonus), deduction=points(s.deduction),
-            total=points(total), rank=rank, tied=tie_sizes[order] > 1, band=band, separated_by=separated_by,
-            gap=gap, groups={code: points(v) for code, v in s.groups.items()}, sheet_id=s.sheet_id,
-        ))
-        above = (order, None, rule_values, total)
-    return rows
+    entries = [
+        SheetSums(unit=s.unit, sheet_id=s.sheet_id, standard=points(s.standard), bonus=points(s.bonus),
+                  deduction=points(s.deduction), groups={code: points(v) for code, v in s.groups.items()})
+        for s in sorted(sheets, key=lambda s: s.unit.name)
+    ]
+    return rank_sums(entries, criteria_set)
 
 
 # --- awards --------------------------------------------------------------------------------------
