@@ -43,7 +43,7 @@ test: install-test messages
 	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 locale/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) staticfiles db.sqlite3 var locale/*/LC_MESSAGES/*.mo
 
 # Backups (README "Backups"): `make backup` writes backups/<date-time>/ (or BACKUPS=/var/backups/thidua);
 # `make restore BACKUP=backups/<date-time>` restores one into the configured, empty database (FORCE=1 to replace).

@@ -263,8 +263,11 @@ class Bench:
 
         if connection.vendor != "postgresql":
             raise SystemExit("the benchmark runs on PostgreSQL: pass --database-url postgres://...")
+        from django.core.cache import cache
+
         log("migrate")
         call_command("migrate", interactive=False, verbosity=0)
+        cache.clear()  # the file cache of the bench's gunicorn: nothing from an earlier database or run
         manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
         if not manifest.exists():
             log(f"collectstatic into {settings.STATIC_ROOT} (once)")

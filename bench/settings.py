@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "bench-only-key-not-a-secret-7d1f0c9a5e3b8d2f6a4c1e9b7d5f3a0c8e6b")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("STATIC_ROOT", "/tmp/thidua-bench-static")
+os.environ.setdefault("CACHE_URL", "filecache:///tmp/thidua-bench-cache?max_entries=20000&cull_frequency=10")
 
 from config.settings.production import *  # noqa: E402, F403
 

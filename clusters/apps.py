@@ -7,6 +7,7 @@ class ClustersConfig(AppConfig):
     verbose_name = _("Units and clusters")
 
     def ready(self) -> None:
-        from . import audit
+        from . import audit, backends
 
         audit.connect()
+        backends.connect()

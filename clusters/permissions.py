@@ -11,11 +11,40 @@ Roles (``RoleAssignment``):
 - unit staff: their unit and the clusters it is a member of (read only).
 """
 
+import itertools
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 
 from .models import Cluster, ClusterYear, Membership, RoleAssignment, Superior, Unit, User
 
 R = RoleAssignment.Role
+
+# The user's role assignments are read once per user object (one small query) and the
+# visibility querysets filter on their ids as constants: nested role subqueries cost
+# milliseconds of ORM compilation and planning on every page. A role saved or deleted in
+# this process invalidates every memo (a request has its own user object, so other
+# processes never hold one for longer than a request).
+_generation = itertools.count(1)
+_current = [next(_generation)]
+
+
+def _roles_changed(**_kwargs) -> None:
+    _current[0] = next(_generation)
+
+
+post_save.connect(_roles_changed, sender=RoleAssignment, dispatch_uid="permissions-roles-saved")
+post_delete.connect(_roles_changed, sender=RoleAssignment, dispatch_uid="permissions-roles-deleted")
+
+
+def _roles(user: User) -> list[tuple[str, int | None, int | None]]:
+    """(role, unit id, superior id) of every assignment of ``user``, memoised on the user object."""
+    memo = getattr(user, "_thidua_roles", None)
+    if memo is None or memo[0] != _current[0]:
+        rows = list(RoleAssignment.objects.filter(user_id=user.pk).values_list("role", "unit_id", "superior_id"))
+        memo = (_current[0], rows)
+        user._thidua_roles = memo
+    return memo[1]
 
 
 def is_administrator(user: User) -> bool:
@@ -27,26 +56,43 @@ def superiors_commanded_by(user: User) -> QuerySet[Superior]:
         return Superior.objects.none()
     if is_administrator(user):
         return Superior.objects.all()
-    return Superior.objects.filter(officers__user=user, officers__role=R.COMMAND_OFFICER)
+    return Superior.objects.filter(pk__in=_commanded_ids(user))
 
 
 def units_staffed_by(user: User) -> QuerySet[Unit]:
     """The units the user works for (unit staff or cluster officer)."""
     if not user.is_authenticated:
         return Unit.objects.none()
-    return Unit.objects.filter(staff__user=user, staff__role__in=[R.UNIT_STAFF, R.CLUSTER_OFFICER]).distinct()
+    return Unit.objects.filter(pk__in=_staff_unit_ids(user))
 
 
-def _officer_unit_ids(user: User) -> QuerySet:
-    return RoleAssignment.objects.filter(user=user, role=R.CLUSTER_OFFICER).values("unit_id")
+def unit_ids_staffed_by(user: User) -> list[int]:
+    """The ids of ``units_staffed_by(user)``, without a query of their own."""
+    return _staff_unit_ids(user) if user.is_authenticated else []
 
 
-def _staff_unit_ids(user: User) -> QuerySet:
-    return RoleAssignment.objects.filter(user=user, role__in=[R.UNIT_STAFF, R.CLUSTER_OFFICER]).values("unit_id")
+def _officer_unit_ids(user: User) -> list[int]:
+    return sorted({unit for role, unit, _s in _roles(user) if role == R.CLUSTER_OFFICER})
 
 
-def _commanded_ids(user: User) -> QuerySet:
-    return RoleAssignment.objects.filter(user=user, role=R.COMMAND_OFFICER).values("superior_id")
+def _staff_unit_ids(user: User) -> list[int]:
+    return sorted({unit for role, unit, _s in _roles(user) if role in (R.UNIT_STAFF, R.CLUSTER_OFFICER)})
+
+
+def _commanded_ids(user: User) -> list[int]:
+    return sorted({superior for role, _u, superior in _roles(user) if role == R.COMMAND_OFFICER})
+
+
+def _visible_clusters_q(user: User, prefix: str = "") -> Q | None:
+    """Commanded superiors' clusters, or clusters a staffed unit has been a member of; None: no cluster."""
+    commanded, staffed = _commanded_ids(user), _staff_unit_ids(user)
+    q = Q()
+    if commanded:
+        q |= Q(**{f"{prefix}superior_id__in": commanded})
+    if staffed:
+        member_of = Membership.objects.filter(unit_id__in=staffed).values("cluster_year__cluster_id")
+        q |= Q(**{f"{prefix}pk__in" if not prefix else f"{prefix}id__in": member_of})
+    return q if q else None
 
 
 def clusters_visible_to(user: User) -> QuerySet[Cluster]:
@@ -54,10 +100,8 @@ def clusters_visible_to(user: User) -> QuerySet[Cluster]:
         return Cluster.objects.none()
     if is_administrator(user):
         return Cluster.objects.all()
-    is_member = Exists(
-        Membership.objects.filter(cluster_year__cluster=OuterRef("pk"), unit_id__in=_staff_unit_ids(user))
-    )
-    return Cluster.objects.filter(Q(superior_id__in=_commanded_ids(user)) | is_member)
+    q = _visible_clusters_q(user)
+    return Cluster.objects.filter(q) if q is not None else Cluster.objects.none()
 
 
 def cluster_years_visible_to(user: User) -> QuerySet[ClusterYear]:
@@ -65,7 +109,8 @@ def cluster_years_visible_to(user: User) -> QuerySet[ClusterYear]:
         return ClusterYear.objects.none()
     if is_administrator(user):
         return ClusterYear.objects.all()
-    return ClusterYear.objects.filter(cluster__in=clusters_visible_to(user))
+    q = _visible_clusters_q(user, prefix="cluster__")
+    return ClusterYear.objects.filter(q) if q is not None else ClusterYear.objects.none()
 
 
 def units_visible_to(user: User) -> QuerySet[Unit]:
@@ -74,27 +119,27 @@ def units_visible_to(user: User) -> QuerySet[Unit]:
         return Unit.objects.none()
     if is_administrator(user):
         return Unit.objects.all()
-    chaired_by_mine = Membership.objects.filter(
-        role=Membership.Role.CHAIR, unit_id__in=_officer_unit_ids(user)
-    ).values("cluster_year_id")
-    in_chaired_year = Exists(
-        Membership.objects.filter(unit_id=OuterRef("pk"), cluster_year_id__in=chaired_by_mine)
-    )
-    return Unit.objects.filter(
-        Q(pk__in=_staff_unit_ids(user)) | Q(superior_id__in=_commanded_ids(user)) | in_chaired_year
-    )
+    q = Q(pk__in=_staff_unit_ids(user)) | Q(superior_id__in=_commanded_ids(user))
+    officer_of = _officer_unit_ids(user)
+    if officer_of:
+        chaired_by_mine = Membership.objects.filter(role=Membership.Role.CHAIR, unit_id__in=officer_of).values(
+            "cluster_year_id"
+        )
+        q |= Exists(Membership.objects.filter(unit_id=OuterRef("pk"), cluster_year_id__in=chaired_by_mine))
+    return Unit.objects.filter(q)
 
 
 def is_command_officer_for(user: User, superior_id: int) -> bool:
-    return is_administrator(user) or _commanded_ids(user).filter(superior_id=superior_id).exists()
+    return is_administrator(user) or (user.is_authenticated and superior_id in _commanded_ids(user))
 
 
 def is_cluster_officer_of(user: User, cluster_year: ClusterYear) -> bool:
     """True for the officers of the unit that chairs this cluster year."""
     if not user.is_authenticated:
         return False
-    return Membership.objects.filter(
-        cluster_year=cluster_year, role=Membership.Role.CHAIR, unit_id__in=_officer_unit_ids(user)
+    officer_of = _officer_unit_ids(user)
+    return bool(officer_of) and Membership.objects.filter(
+        cluster_year=cluster_year, role=Membership.Role.CHAIR, unit_id__in=officer_of
     ).exists()
 
 
@@ -113,4 +158,6 @@ def can_advance_phase(user: User, cluster_year: ClusterYear, *, manages: bool | 
 
 
 def can_see_overview(user: User) -> bool:
-    return superiors_commanded_by(user).exists()
+    if is_administrator(user):
+        return Superior.objects.exists()
+    return user.is_authenticated and bool(_commanded_ids(user))

@@ -149,3 +149,12 @@ def vietnamese():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: SQLite gives a rolled-back user's id to the next test's user."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

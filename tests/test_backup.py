@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -34,6 +35,7 @@ from django.utils import timezone
 from awards import awarding
 from awards.demo import HIGHER_AUTHORITY
 from awards.models import Candidate, Decision, Grant, Proposal, Vote
+from clusters.backends import KEY
 from clusters.management.commands import _backup
 from clusters.models import Superior, User
 from scoring.models import Evidence, Result, ResultSnapshot
@@ -174,10 +176,12 @@ def test_restore_refuses_a_database_that_is_not_empty_unless_forced(small_backup
     tables = len(connection.introspection.table_names())
     assert refusal(str(small_backup)) == str(_backup.NOT_EMPTY) % {"count": tables}
 
-    User.objects.create(username="after-the-backup")
+    user = User.objects.create(username="after-the-backup")
+    cache.set(KEY % user.pk, user)  # as a signed-in request would leave it
     (media / "evidence" / "1" / "2" / "bien-ban.pdf").write_bytes(b"changed")
     call_command("restore", str(small_backup), force=True)
     assert not User.objects.filter(username="after-the-backup").exists()
+    assert cache.get(KEY % user.pk) is None  # no user, session or ranking of the replaced database survives
     assert (media / "evidence" / "1" / "2" / "bien-ban.pdf").read_bytes() == b"%PDF-1.4 original"
 
 

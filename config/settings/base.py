@@ -46,6 +46,17 @@ if env.bool("DB_POOL", default=False) and DATABASES["default"]["ENGINE"].endswit
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# CACHE: every page reads the session and the signed-in user from it, and closed years'
+# rankings are kept rendered in it. It must be shared by all the worker processes of a host,
+# so that a logout or a deactivated account takes effect in every worker at once: a file cache
+# by default (CACHE_URL, e.g. filecache:///var/tmp/thidua-cache); with several application
+# hosts, a cache server they share (e.g. pymemcache://10.0.0.5:11211).
+CACHES = {
+    "default": env.cache_url(
+        "CACHE_URL", default=f"filecache://{BASE_DIR / 'var' / 'cache'}?max_entries=20000&cull_frequency=10"
+    )
+}
+
 # APPS
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -108,7 +119,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before any check
-    "django.contrib.auth.backends.ModelBackend",
+    "clusters.backends.CachedModelBackend",  # Django's ModelBackend, the signed-in user read from the cache
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -138,6 +149,11 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)  # seconds: one working day
+# Sessions are stored in the database and read through the cache (written to both).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# The signed-in user is read from the cache too (clusters.backends); a save of the user renews it at once,
+# a change written around save() shows within these seconds.
+USER_CACHE_SECONDS = env.int("USER_CACHE_SECONDS", default=60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
 CSRF_COOKIE_HTTPONLY = True  # no script reads the token from the cookie: forms carry it
 CSRF_COOKIE_SAMESITE = "Lax"

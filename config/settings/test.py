@@ -14,3 +14,6 @@ STORAGES = {
 # WhiteNoise re-indexes STATIC_ROOT for every new test client unless autorefresh is on.
 WHITENOISE_AUTOREFRESH = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# One in-memory cache per test process (pytest-xdist workers do not share it); tests/conftest.py
+# clears it before each test, since SQLite reuses the ids of rolled-back rows.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "thidua-tests"}}

@@ -35,6 +35,7 @@ from random import Random
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import translation
@@ -97,6 +98,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         with translation.override(settings.LANGUAGE_CODE):  # the texts the application writes (justifications)
             self._handle(opts)
+        cache.clear()  # sessions, users and rankings cached from what this database held before
 
     def _check(self, opts) -> None:
         n_clusters, per, n_leaves, n_years = (

@@ -1,3 +1,4 @@
+from django.core.cache import cache
 from django.core.management.base import BaseCommand
 
 from awards.demo import DEMO_PASSWORD, load_demo
@@ -12,6 +13,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         counts = load_demo()
+        # The cache may hold sessions, users and rankings of a database since replaced (ids are reused).
+        cache.clear()
         summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
         line = f"Demo ready: {summary}. Password of every demo account: {DEMO_PASSWORD}"
         self.stdout.write(self.style.SUCCESS(line))

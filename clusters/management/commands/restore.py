@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.core.cache import cache
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.template.defaultfilters import filesizeformat
@@ -28,6 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         manifest = restore_backup(options["directory"], force=options["force"])
+        cache.clear()  # sessions, signed-in users and rendered rankings of the database replaced
         line = gettext(RESTORE_DONE) % {
             "created": timezone.localtime(created_at(manifest)).strftime("%d/%m/%Y %H:%M"),
             "version": manifest["app"]["version"], "vendor": connection.display_name,
