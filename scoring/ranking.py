@@ -20,14 +20,16 @@ Ranking a cluster year (Tabbycat's semantics: precedence, ties as data).
   Once closed, the current ``ResultSnapshot`` is the ranking.
 """
 
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from decimal import Decimal
 from operator import attrgetter
 from typing import NamedTuple
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField, Case, Count, Exists, F, FilteredRelation, Max, OuterRef, Q, QuerySet,
     Subquery, Sum, Value, When, Window,
@@ -269,17 +271,43 @@ def frozen_ranking(snapshot: ResultSnapshot) -> Ranking:
     return Ranking(cluster_year, snapshot.criteria_set, rows, True, 0, snapshot, groups)
 
 
+# A frozen ranking never changes, but what its page shows beside the snapshot can: the units'
+# names, last year's ranks (after last year's amendment), the criteria's titles. The rendered
+# table is cached under the snapshot and a generation that any such change renews.
+GENERATION_KEY = "ranking:frozen-generation"
+
+
+def frozen_generation() -> int:
+    """The current generation of cached frozen rankings (a new one if the cache lost it)."""
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, time.time_ns(), None)
+        generation = cache.get(GENERATION_KEY)
+    return generation
+
+
+def new_frozen_generation(**_kwargs) -> None:
+    """Forget every cached frozen ranking, now and again when the current transaction commits."""
+    cache.set(GENERATION_KEY, time.time_ns(), None)
+    transaction.on_commit(lambda: cache.set(GENERATION_KEY, time.time_ns(), None), robust=True)
+
+
+def snapshots_of(cluster_year: ClusterYear) -> list[ResultSnapshot]:
+    """Every snapshot of the year, newest first (the current one and those an amendment replaced)."""
+    return list(
+        ResultSnapshot.objects.filter(cluster_year=cluster_year)
+        .select_related("criteria_set", "created_by")
+        .order_by("-number")
+    )
+
+
 def ranking_for(cluster_year: ClusterYear) -> Ranking:
     """
     The frozen ranking once scoring is closed, else the provisional one; with
     every snapshot of the year (the current one and those an amendment
     replaced), newest first, read in the same query as the current one.
     """
-    snapshots = list(
-        ResultSnapshot.objects.filter(cluster_year=cluster_year)
-        .select_related("criteria_set", "created_by")
-        .order_by("-number")
-    )
+    snapshots = snapshots_of(cluster_year)
     current = next((s for s in snapshots if s.is_current), None)
     if current is not None:
         current.cluster_year = cluster_year
