@@ -15,19 +15,25 @@ refuse them, and test fixtures build past years directly.
 The one writer allowed into a frozen year is the amendment of official points
 (``scoring.services.amend_official_points``), which runs inside
 ``amendment()``.
+
+A service that has locked a cluster year's row and read its phase itself runs
+its writes to that year's rows inside ``locked_open(cluster_year)``: the
+guard's query would only read the same row again under the same lock, so it is
+skipped while that phase is not frozen for the model written.
 """
 
 import contextlib
 import contextvars
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 YEAR_FROZEN = _("This cluster year's results are frozen (the year is closed or its scoring is closed); "
                 "it can no longer be changed except by an amendment with a reason.")
 
 _amending = contextvars.ContextVar("amending", default=False)
+_locked_phase = contextvars.ContextVar("locked_phase", default=None)
 
 
 @contextlib.contextmanager
@@ -40,6 +46,29 @@ def amendment():
         _amending.reset(token)
 
 
+@contextlib.contextmanager
+def locked_open(cluster_year):
+    """
+    Writes of the rows of ``cluster_year`` only, whose row the caller holds under
+    ``select_for_update`` in the current transaction (so its phase cannot change
+    before the commit). Rows of a model that freezes in that phase are still
+    refused, without a query.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("locked_open() needs the transaction that locked the year.")
+    token = _locked_phase.set(cluster_year.phase)
+    try:
+        yield
+    finally:
+        _locked_phase.reset(token)
+
+
+def _known_frozen(model) -> bool | None:
+    """Whether the locked year of ``locked_open`` is frozen for ``model``; None outside it (ask the database)."""
+    phase = _locked_phase.get()
+    return None if phase is None else phase in model.frozen_phases
+
+
 def _phase_lookup(model) -> str:
     return f"{model.year_path}__phase__in" if model.year_path else "phase__in"
 
@@ -48,7 +77,10 @@ class FrozenQuerySet(models.QuerySet):
     def _refuse_frozen(self) -> None:
         if _amending.get() and self.model.amendable:
             return
-        if self.filter(**{_phase_lookup(self.model): self.model.frozen_phases}).exists():
+        frozen = _known_frozen(self.model)
+        if frozen is None:
+            frozen = self.filter(**{_phase_lookup(self.model): self.model.frozen_phases}).exists()
+        if frozen:
             raise ValidationError(YEAR_FROZEN, code="frozen")
 
     def update(self, **kwargs):
@@ -79,6 +111,9 @@ class FrozenWithYear(models.Model):
         """Whether the stored row belongs to a frozen year (read from the database, not from this instance)."""
         if self.pk is None or (_amending.get() and self.amendable):
             return False
+        known = _known_frozen(type(self))
+        if known is not None:
+            return known
         return type(self)._base_manager.filter(
             pk=self.pk, **{_phase_lookup(type(self)): self.frozen_phases}
         ).exists()

@@ -4,6 +4,10 @@ so that the services' errors (keyed the same way) land next to the right field.
 They validate values; the services decide.
 """
 
+import copy
+from collections.abc import Iterable
+from types import MappingProxyType
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -47,31 +51,61 @@ def _text_input(rows: int = 1) -> forms.CharField:
     )
 
 
+def _prototype(field: forms.Field) -> forms.Field:
+    """
+    A field built once for every form: each form takes a shallow copy (its own field
+    object, the prototype's widget), where Django would build or deep-copy a few hundred
+    fields per sheet. The widget's attributes are read-only, so no form changes them for
+    the others; rendering and validation only read them.
+    """
+    field.widget.attrs = MappingProxyType(field.widget.attrs)
+    return field
+
+
+# The inputs of a criterion's row (the answer too once the sheet is returned).
+_ROW_FIELDS = {
+    "points": _prototype(_points_input()),
+    "note": _prototype(_text_input()),
+    "files": _prototype(MultipleFileField(required=False)),
+}
+_ANSWER_FIELD = _prototype(_text_input(2))
+
+
 class SheetForm(forms.Form):
     """The unit's self-assessment: points, note, files (and answer, once returned) per leaf criterion."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     remove_evidence = forms.MultipleChoiceField(required=False, choices=())
 
-    def __init__(self, *args, criteria: list[Criterion], sheet: Sheet | None, evidence: list[Evidence], **kwargs):
+    def __init__(self, *args, criteria: list[Criterion], sheet: Sheet | None, evidence: Iterable[Evidence], **kwargs):
+        """
+        ``evidence``: the sheet's live files, the choices of ``remove_evidence``; a queryset
+        is read only if the form needs them (files to remove were posted, or the choices are shown).
+        """
         self.leaves = [c for c in criteria if not c.is_group]
         self.returned = sheet is not None and sheet.status == Sheet.Status.RETURNED
-        scores = {s.criterion_id: s for s in sheet.scores.all()} if sheet is not None else {}
-        initial = {"version": sheet.version if sheet is not None else 0}
+        super().__init__(*args, initial={"version": sheet.version if sheet is not None else 0}, **kwargs)
+        if not self.is_bound:  # a bound form shows what was posted; the saved values are for a blank one
+            self.initial.update(self._saved_values(sheet))
+        self.fields["remove_evidence"].choices = lambda: [(str(e.pk), e.original_name) for e in evidence]
+        fields = self.fields
+        for criterion in self.leaves:
+            pk = criterion.pk
+            for name, prototype in _ROW_FIELDS.items():
+                fields[f"{name}_{pk}"] = copy.copy(prototype)
+            if self.returned:
+                fields[f"answer_{pk}"] = copy.copy(_ANSWER_FIELD)
+        self.criteria_by_pk = {c.pk: c for c in self.leaves}
+
+    def _saved_values(self, sheet: Sheet | None) -> dict:
+        scores = {s.criterion_id: s for s in sheet.scores.order_by()} if sheet is not None else {}
+        initial = {}
         for criterion in self.leaves:
             score = scores.get(criterion.pk)
             initial[f"points_{criterion.pk}"] = format_points(score.self_points) if score else ""
             initial[f"note_{criterion.pk}"] = score.note if score else ""
             initial[f"answer_{criterion.pk}"] = score.answer if score else ""
-        super().__init__(*args, initial=initial, **kwargs)
-        self.fields["remove_evidence"].choices = [(str(e.pk), e.original_name) for e in evidence]
-        for criterion in self.leaves:
-            self.fields[f"points_{criterion.pk}"] = _points_input()
-            self.fields[f"note_{criterion.pk}"] = _text_input()
-            self.fields[f"files_{criterion.pk}"] = MultipleFileField(required=False)
-            if self.returned:
-                self.fields[f"answer_{criterion.pk}"] = _text_input(2)
-        self.criteria_by_pk = {c.pk: c for c in self.leaves}
+        return initial
 
     def clean(self):
         cleaned = super().clean()
@@ -118,7 +152,7 @@ class ReviewForm(forms.Form):
 
     def __init__(self, *args, criteria: list[Criterion], sheet: Sheet, **kwargs):
         self.leaves = [c for c in criteria if not c.is_group]
-        scores = {s.criterion_id: s for s in sheet.scores.all()}
+        scores = {s.criterion_id: s for s in sheet.scores.order_by()}  # a dict: no joins to order
         initial = {"version": sheet.version, "message": sheet.return_message}
         for criterion in self.leaves:
             score = scores.get(criterion.pk)

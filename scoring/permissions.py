@@ -16,21 +16,22 @@ from clusters.permissions import (
     is_cluster_officer_of,
     is_command_officer_for,
     manages_cluster_year,
-    units_staffed_by,
+    unit_ids_staffed_by,
 )
 
 
 def staffs_unit(user: User, unit: Unit) -> bool:
-    return units_staffed_by(user).filter(pk=unit.pk).exists()
+    """``unit`` is in ``units_staffed_by(user)``; from the user's roles, read once per request."""
+    return unit.pk in unit_ids_staffed_by(user)
 
 
 def can_view_sheet(user: User, cluster_year: ClusterYear, unit: Unit) -> bool:
     if not user.is_authenticated:
         return False
     return (
-        is_command_officer_for(user, cluster_year.cluster.superior_id)
+        staffs_unit(user, unit)  # no query: first
+        or is_command_officer_for(user, cluster_year.cluster.superior_id)
         or is_cluster_officer_of(user, cluster_year)
-        or staffs_unit(user, unit)
     )
 
 

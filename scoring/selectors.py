@@ -101,6 +101,27 @@ def criteria_set_of(cluster_year: ClusterYear) -> CriteriaSet | None:
     return link.criteria_set if link else None
 
 
+def leaf_criteria_of(cluster_year: ClusterYear) -> list[Criterion]:
+    """The leaf criteria of the cluster year's set in order (the inputs of its sheets): one query."""
+    return list(
+        Criterion.objects.filter(criteria_set__cluster_years__cluster_year=cluster_year)
+        .exclude(kind=K.GROUP)
+        .order_by("sort_key")
+    )
+
+
+def sheet_of(cluster_year: ClusterYear, unit: Unit) -> Sheet | None:
+    """The unit's sheet alone: no totals, and none of the joins of the default ordering (one sheet at most)."""
+    return Sheet.objects.filter(cluster_year=cluster_year, unit=unit).order_by("pk").first()
+
+
+def live_evidence(sheet: Sheet | None) -> QuerySet[Evidence]:
+    """The sheet's files not removed, oldest first (lazy: read when iterated)."""
+    if sheet is None:
+        return Evidence.objects.none()
+    return Evidence.objects.filter(score__sheet=sheet, removed_at__isnull=True)
+
+
 @dataclass
 class Row:
     """One line of a sheet as shown: a group or a leaf criterion with its score, files and trail."""
@@ -128,7 +149,7 @@ def sheet_rows(criteria_set: CriteriaSet, sheet: Sheet | None, *, trail: bool = 
     criteria = list(criteria_set.criteria.order_by("sort_key"))
     scores, evidence, events = {}, {}, {}
     if sheet is not None:
-        scores = {s.criterion_id: s for s in Score.objects.filter(sheet=sheet)}
+        scores = {s.criterion_id: s for s in Score.objects.filter(sheet=sheet).order_by()}  # a dict: no joins to order
         for item in Evidence.objects.filter(score__sheet=sheet, removed_at__isnull=True).select_related("score"):
             evidence.setdefault(item.score.criterion_id, []).append(item)
         if trail:

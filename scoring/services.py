@@ -41,10 +41,10 @@ from django.utils.translation import gettext_lazy as _
 
 from clusters import audit
 from clusters import services as cluster_services
-from clusters.frozen import amendment
+from clusters.frozen import amendment, locked_open
 from clusters.models import AuditEvent, ClusterYear, Membership, PhaseChange, Unit, User
 
-from .ranking import live_ranking, live_rankings
+from .ranking import live_ranking, live_rankings, new_frozen_generation
 from .models import ClusterYearSet, CriteriaSet, Criterion, Evidence, Result, ResultSnapshot, Score, ScoreEvent, Sheet
 from .validators import format_points, validate_evidence_file, validate_points
 
@@ -246,8 +246,10 @@ def _lock_sheet(cluster_year: ClusterYear, unit: Unit) -> Sheet:
     members of one cluster queue behind each other, which is a handful of units.
     """
     cluster_year = ClusterYear.objects.select_for_update().get(pk=cluster_year.pk)
-    sheet = Sheet.objects.select_for_update().filter(cluster_year=cluster_year, unit=unit).first()
+    # Only the sheet's row: the default ordering would join (and lock) its unit and cluster too.
+    sheet = Sheet.objects.select_for_update(of=("self",)).filter(cluster_year=cluster_year, unit=unit).order_by().first()
     if sheet is not None:
+        sheet.cluster_year = cluster_year  # the row just locked, not read again
         return sheet
     if not cluster_year.memberships.filter(unit=unit).exists():
         raise ValidationError(NOT_A_MEMBER)
@@ -297,7 +299,8 @@ def save_self_assessment(
     _check_version(sheet, version)
     if not is_open_for_unit(sheet.cluster_year, sheet, today):
         raise ValidationError(SHEET_CLOSED)
-    scores = {s.criterion_id: s for s in sheet.scores.select_related("criterion")}
+    # A dict: unordered, as the default ordering would join the sheet, its unit, year and cluster.
+    scores = {s.criterion_id: s for s in sheet.scores.select_related("criterion").order_by()}
     errors: dict[str, list] = {}
     parsed: dict[int, Decimal | None] = {}
     for criterion_id, entry in entries.items():
@@ -315,57 +318,59 @@ def save_self_assessment(
                 errors.setdefault(f"files_{criterion_id}", []).extend(error.messages)
     if errors:
         raise ValidationError(errors)
-
-    events, updated, fields = [], [], set()
-    for criterion_id, entry in entries.items():
-        score = scores.get(criterion_id)
-        if score is None:
-            continue
-        criterion = score.criterion
-        changed = []
-        if parsed[criterion_id] != score.self_points:
-            events.append(_event(sheet, ScoreEvent.Kind.SELF_POINTS, by, now, criterion=criterion, reason=reason,
-                                 old=format_points(score.self_points), new=format_points(parsed[criterion_id])))
-            score.self_points = parsed[criterion_id]
-            changed.append("self_points")
-        if entry.note != score.note:
-            events.append(_event(sheet, ScoreEvent.Kind.NOTE, by, now, criterion=criterion, old=score.note,
-                                 new=entry.note, reason=reason))
-            score.note = entry.note
-            changed.append("note")
-        if entry.answer is not None and sheet.status == Sheet.Status.RETURNED and entry.answer != score.answer:
-            events.append(_event(sheet, ScoreEvent.Kind.ANSWER, by, now, criterion=criterion, old=score.answer,
-                                 new=entry.answer))
-            score.answer = entry.answer
-            changed.append("answer")
-        if changed:
-            updated.append(score)
-            fields.update(changed)
-        for upload in entry.files:
-            evidence = Evidence(score=score, original_name=upload.name[:255], size=upload.size, uploaded_by=by,
-                                uploaded_at=now)
-            evidence.file.save(upload.name, upload, save=False)
-            evidence.save()
-            events.append(_event(sheet, ScoreEvent.Kind.EVIDENCE_ADDED, by, now, criterion=criterion,
-                                 new=evidence.original_name))
-    if remove_evidence:
-        for evidence in Evidence.objects.filter(
-            pk__in=remove_evidence, score__sheet=sheet, removed_at__isnull=True
-        ).select_related("score__criterion"):
-            evidence.removed_at = now
-            evidence.save(update_fields=["removed_at"])
-            events.append(_event(sheet, ScoreEvent.Kind.EVIDENCE_REMOVED, by, now,
-                                 criterion=evidence.score.criterion, old=evidence.original_name))
-    if updated:  # one UPDATE for every changed score of the sheet, not one per score
-        Score.objects.bulk_update(updated, sorted(fields))
-    ScoreEvent.objects.bulk_create(events)
-    return _bump(sheet)
+    # Checked open above, under the year's lock: the frozen-year guard need not read the year again.
+    with locked_open(sheet.cluster_year):
+        events, updated, fields = [], [], set()
+        for criterion_id, entry in entries.items():
+            score = scores.get(criterion_id)
+            if score is None:
+                continue
+            criterion = score.criterion
+            changed = []
+            if parsed[criterion_id] != score.self_points:
+                events.append(_event(sheet, ScoreEvent.Kind.SELF_POINTS, by, now, criterion=criterion, reason=reason,
+                                     old=format_points(score.self_points), new=format_points(parsed[criterion_id])))
+                score.self_points = parsed[criterion_id]
+                changed.append("self_points")
+            if entry.note != score.note:
+                events.append(_event(sheet, ScoreEvent.Kind.NOTE, by, now, criterion=criterion, old=score.note,
+                                     new=entry.note, reason=reason))
+                score.note = entry.note
+                changed.append("note")
+            if entry.answer is not None and sheet.status == Sheet.Status.RETURNED and entry.answer != score.answer:
+                events.append(_event(sheet, ScoreEvent.Kind.ANSWER, by, now, criterion=criterion, old=score.answer,
+                                     new=entry.answer))
+                score.answer = entry.answer
+                changed.append("answer")
+            if changed:
+                updated.append(score)
+                fields.update(changed)
+            for upload in entry.files:
+                evidence = Evidence(score=score, original_name=upload.name[:255], size=upload.size, uploaded_by=by,
+                                    uploaded_at=now)
+                evidence.file.save(upload.name, upload, save=False)
+                evidence.save()
+                events.append(_event(sheet, ScoreEvent.Kind.EVIDENCE_ADDED, by, now, criterion=criterion,
+                                     new=evidence.original_name))
+        if remove_evidence:
+            for evidence in Evidence.objects.filter(
+                pk__in=remove_evidence, score__sheet=sheet, removed_at__isnull=True
+            ).select_related("score__criterion"):
+                evidence.removed_at = now
+                evidence.save(update_fields=["removed_at"])
+                events.append(_event(sheet, ScoreEvent.Kind.EVIDENCE_REMOVED, by, now,
+                                     criterion=evidence.score.criterion, old=evidence.original_name))
+        if updated:  # one UPDATE for every changed score of the sheet, not one per score
+            Score.objects.bulk_update(updated, sorted(fields))
+        ScoreEvent.objects.bulk_create(events)
+        return _bump(sheet)
 
 
 def completeness_errors(sheet: Sheet) -> dict[str, list]:
     """What stops a submission: blank standard points, missing required evidence."""
     errors = {}
-    scores = sheet.scores.select_related("criterion").prefetch_related("evidence")
+    # The default ordering's order (the sheet's, then the criteria's) without joining the sheet's unit and cluster.
+    scores = sheet.scores.select_related("criterion").prefetch_related("evidence").order_by("criterion__sort_key")
     for score in scores:
         criterion = score.criterion
         if score.self_points is None and criterion.kind == Criterion.Kind.STANDARD:
@@ -388,7 +393,8 @@ def submit_sheet(*, cluster_year: ClusterYear, unit: Unit, version: int, by: Use
     old = sheet.status
     ScoreEvent.objects.create(sheet=sheet, kind=ScoreEvent.Kind.STATUS, old_value=old,
                               new_value=Sheet.Status.SUBMITTED, by=by, at=now)
-    return _bump(sheet, status=Sheet.Status.SUBMITTED, submitted_at=now, reopened_until=None)
+    with locked_open(sheet.cluster_year):  # checked open above, under the year's lock
+        return _bump(sheet, status=Sheet.Status.SUBMITTED, submitted_at=now, reopened_until=None)
 
 
 # --- sheets: the review -------------------------------------------------------------------------
@@ -643,6 +649,7 @@ def close_scoring_year(*, superior, year: int, by: User, now, reason: str = "") 
                band=r.band, separated_by=r.separated_by, gap=r.gap)
         for snapshot in snapshots for r in rankings[snapshot.cluster_year_id]
     ])
+    new_frozen_generation()  # bulk_create sends no post_save: next year's pages show these ranks as last year's
     # The phase steps ``advance_phase`` takes one by one, written in bulk: trail, history, audit.
     step_reason = reason or str(SCORING_CLOSED)
     changes, states, events = [], [], []

@@ -1,10 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,6 +18,7 @@ from clusters.permissions import (
     cluster_years_visible_to,
     manages_cluster_year,
     superiors_commanded_by,
+    unit_ids_staffed_by,
     units_staffed_by,
     units_visible_to,
 )
@@ -75,14 +80,14 @@ def sheet_detail(request: HttpRequest, cluster_year_pk: int, unit_pk: int) -> Ht
     cluster_year, unit = _sheet_access(request, cluster_year_pk, unit_pk)
     if request.method == "GET":
         return _page(request, cluster_year, unit)
-    sheet = cluster_year.sheets.filter(unit=unit).first()  # the totals and the trail are for the page, not the save
+    # The save needs the criteria and the sheet's status only: the page's rows, totals and trail are
+    # read again if it is shown.
+    sheet = selectors.sheet_of(cluster_year, unit)
     now, today = timezone.now(), timezone.localdate()
     if not (permissions.can_fill_sheet(request.user, unit) and services.is_open_for_unit(cluster_year, sheet, today)):
         raise PermissionDenied
-    criteria_set = selectors.criteria_set_of(cluster_year)
-    rows = selectors.sheet_rows(criteria_set, sheet, trail=False)
-    form = SheetForm(request.POST, request.FILES, criteria=[r.criterion for r in rows], sheet=sheet,
-                     evidence=[e for r in rows for e in r.evidence])
+    form = SheetForm(request.POST, request.FILES, criteria=selectors.leaf_criteria_of(cluster_year), sheet=sheet,
+                     evidence=selectors.live_evidence(sheet))
     if not form.is_valid():
         return _page(request, cluster_year, unit, form=form)
     try:
@@ -126,8 +131,7 @@ def _conflict(request, cluster_year, unit, form, conflict: services.SheetConflic
     """Show the user's input beside the saved version; the next save knowingly replaces it."""
     data = form.data.copy()
     data["version"] = conflict.sheet.version
-    live = Evidence.objects.filter(score__sheet=conflict.sheet, removed_at__isnull=True)
-    form = SheetForm(data, criteria=form.leaves, sheet=conflict.sheet, evidence=list(live))
+    form = SheetForm(data, criteria=form.leaves, sheet=conflict.sheet, evidence=selectors.live_evidence(conflict.sheet))
     form.is_valid()
     messages.error(request, conflict.messages[0])
     return _page(request, cluster_year, unit, form=form, status=409, conflict=True)
@@ -260,24 +264,57 @@ def _ranking_access(request: HttpRequest, cluster_year_pk: int):
     return cluster_year, result, manages
 
 
+FROZEN_TABLE_SECONDS = 7 * 24 * 60 * 60
+
+
 @require_GET
 @login_required
 def ranking_page(request: HttpRequest, cluster_year_pk: int) -> HttpResponse:
-    """The cluster's ranking: provisional (approved sheets) until scoring is closed, then the frozen results."""
-    cluster_year, result, manages = _ranking_access(request, cluster_year_pk)
+    """
+    The cluster's ranking: provisional (approved sheets) until scoring is closed, then the frozen
+    results, whose table is rendered once per snapshot, language and kind of reader (managers link
+    every sheet, unit staff their own unit's) and then read from the cache.
+    """
+    cluster_year = get_object_or_404(
+        cluster_years_visible_to(request.user).select_related("cluster__superior"), pk=cluster_year_pk
+    )
+    snapshots = ranking.snapshots_of(cluster_year)
+    snapshot = next((s for s in snapshots if s.is_current), None)
+    manages = manages_cluster_year(request.user, cluster_year)
+    if not permissions.can_see_ranking(request.user, cluster_year, is_final=snapshot is not None, manages=manages):
+        raise PermissionDenied
+    own = None if manages else set(unit_ids_staffed_by(request.user))
+
+    def table(result: ranking.Ranking) -> str:
+        with_sheet = {row.unit.pk for row in result.rows if row.sheet_id}
+        linkable = with_sheet if own is None else with_sheet & own
+        return render_to_string("scoring/_ranking_table.html",
+                                {"cluster_year": cluster_year, "ranking": result, "linkable": linkable})
+
+    pending, pending_count = [], 0
+    if snapshot is None:
+        result = ranking.live_ranking(cluster_year)
+        html, pending_count = table(result), result.pending
+        pending = ranking.pending_members(cluster_year)
+    else:
+        reader = "all" if own is None else ",".join(map(str, sorted(own)))
+        key = f"ranking:frozen:{snapshot.pk}:{ranking.frozen_generation()}:{get_language()}:{reader}"
+        html = cache.get(key)
+        if html is None:
+            snapshot.cluster_year = cluster_year
+            html = table(ranking.frozen_ranking(snapshot))
+            cache.set(key, html, FROZEN_TABLE_SECONDS)
     can_close = permissions.can_close_scoring(request.user, cluster_year, manages=manages)
-    with_sheet = {row.unit.pk for row in result.rows if row.sheet_id}
-    # Managers open every sheet from the ranking; unit staff only their own unit's.
-    linkable = with_sheet if manages else with_sheet & set(units_staffed_by(request.user).values_list("pk", flat=True))
     return render(
         request,
         "scoring/ranking.html",
         {
             "cluster_year": cluster_year,
-            "ranking": result,
-            "linkable": linkable,
-            "pending": ranking.pending_members(cluster_year) if not result.is_final else [],
-            "snapshots": result.snapshots,
+            "snapshot": snapshot,
+            "table": mark_safe(html),  # noqa: S308 - rendered by our template with autoescaping
+            "pending": pending,
+            "pending_count": pending_count,
+            "snapshots": snapshots,
             "close_form": CloseScoringForm() if can_close else None,
         },
     )

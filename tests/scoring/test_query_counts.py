@@ -87,11 +87,12 @@ def test_overview_query_count_is_fixed(client, django_assert_num_queries, world,
     monkeypatch.setattr(ranking, "UNITS_PER_PAGE", 4)
     client.force_login(world.users["command"])
     path = reverse("scoring:overview") + "?year=2024"
-    # session, user, superiors (exists, first), years, clusters with their year, frozen results, criteria sets,
+    client.get(reverse("home"))  # the session and the signed-in user are now read from the cache
+    # the user's roles, superiors (exists, first), years, clusters with their year, frozen results, criteria sets,
     # bonus and deduction criteria, provisional totals and ranks, names of the units shown, members and progress
     # of the clusters shown, the superior selector
     for page in ("", "&page=2&units_page=2"):
-        with django_assert_num_queries(14):
+        with django_assert_num_queries(13):
             response = client.get(path + page)
         assert response.status_code == 200
     ranked = 5 + extra * units
@@ -153,8 +154,9 @@ def export(client, world) -> tuple:
 def test_export_query_count_is_fixed(client, django_assert_num_queries, world, extra, units, leaves):
     command_year(world, extra=extra, units=units, leaves=leaves)
     client.force_login(world.users["command"])
-    # session, user, superiors (exists, first), years, the criteria, cluster years, frozen results, criteria sets,
-    # bonus and deduction criteria, provisional totals, members, the scores (one server-side cursor)
+    # user, the user's roles (the session comes from the cache), superiors (exists, first), years, the criteria,
+    # cluster years, frozen results, criteria sets, bonus and deduction criteria, provisional totals, members,
+    # the scores (one server-side cursor)
     with django_assert_num_queries(13):
         _response, sheet = export(client, world)
     assert sheet.max_row == 3 + 5 + extra * units
@@ -223,9 +225,9 @@ def test_a_save_updates_the_changed_points_in_one_statement(django_assert_num_qu
     by, today = world.users["staff_c"], NOW.date()
     sheet = services.save_self_assessment(cluster_year=world.y6, unit=world.units["C"], version=0, by=by, now=NOW,
                                           today=today, entries={pk: services.Entry(points="1") for pk in ids})
-    # savepoint, lock the year, lock the sheet, its year, scores, is the year frozen?, one UPDATE of the points,
-    # the trail (one INSERT), is the year frozen?, the version, release
-    with django_assert_num_queries(11):
+    # savepoint, lock the year, lock the sheet, scores, one UPDATE of the points, the trail (one INSERT), the
+    # version, release (the year just locked is the sheet's year, checked open: the frozen guard asks nothing)
+    with django_assert_num_queries(8):
         sheet = services.save_self_assessment(cluster_year=world.y6, unit=world.units["C"], version=sheet.version,
                                               by=by, now=NOW, today=today,
                                               entries={pk: services.Entry(points="0") for pk in ids})

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from clusters.models import ClusterYear
 from scoring import excel, services
-from scoring.models import Evidence, Score, Sheet
+from scoring.models import Evidence, Score, ScoreEvent, Sheet
 from tests.conftest import make_world
 from tests.factories import attach, big_tree, make_criteria_set
 
@@ -308,20 +308,42 @@ def world_with_criteria(n: int):
 def test_sheet_page_query_count(client, django_assert_num_queries, criteria):
     world = world_with_criteria(criteria)
     client.force_login(world.users["staff_c"])
-    # session, user, cluster year, unit, may view (command? cluster officer? staff?), criteria set,
-    # sheet with totals, criteria, scores, evidence, events, may fill (staff), may review (staff: no)
-    with django_assert_num_queries(15):
+    # user, roles (staff: may view and fill, not review), cluster year, unit, criteria set, sheet with totals,
+    # criteria, scores, evidence, events
+    with django_assert_num_queries(10):
         response = client.get(reverse("scoring:sheet", args=[world.y6.pk, world.units["C"].pk]))
     assert len(response.context["rows"]) == criteria + criteria // 10
+
+
+@pytest.mark.parametrize("criteria", [10, 60])
+def test_sheet_save_query_count(client, django_assert_num_queries, criteria):
+    world = make_world()
+    criteria_set = make_criteria_set(superior=world.superior, tree=big_tree(criteria))
+    attach(world.y6, criteria_set)
+    ClusterYear.objects.filter(pk=world.y6.pk).update(phase="scoring")
+    leaves = list(criteria_set.criteria.exclude(kind="group").values_list("pk", flat=True))
+    client.force_login(world.users["staff_c"])
+    page = reverse("scoring:sheet", args=[world.y6.pk, world.units["C"].pk])
+    points = {f"points_{pk}": "1" for pk in leaves}
+    client.post(page, {"version": 0, **points})
+    sheet = Sheet.objects.get(cluster_year=world.y6, unit=world.units["C"])
+    points.update({f"points_{pk}": "0" for pk in leaves[:3]})
+    # (session and user from the cache) roles, cluster year, unit, sheet, criteria;
+    # savepoint, lock the year, lock the sheet, scores, one UPDATE of the points, the trail (one INSERT), the
+    # version, release: nothing per criterion, and neither the page's rows nor the totals
+    with django_assert_num_queries(13):
+        response = client.post(page, {"version": sheet.version, **points})
+    assert response.status_code == 302
+    assert ScoreEvent.objects.filter(sheet=sheet, new_value="0").count() == 3
 
 
 @pytest.mark.parametrize("criteria", [10, 60])
 def test_review_page_query_count(client, django_assert_num_queries, criteria):
     world = world_with_criteria(criteria)
     client.force_login(world.users["officer_a"])
-    # session, user, cluster year, unit, may view (command? officer?), may review (staff? command? chair? officer?),
-    # sheet with totals, criteria, scores, evidence, events, scores of the form
-    with django_assert_num_queries(16):
+    # user, roles, cluster year, unit, may view (officer of the chair?), may review (is C the chair? officer of the
+    # chair?), sheet with totals, criteria, scores, evidence, events, scores of the form
+    with django_assert_num_queries(13):
         response = client.get(reverse("scoring:sheet-review", args=[world.y6.pk, world.units["C"].pk]))
     assert len(response.context["rows"]) == criteria + criteria // 10
 
@@ -334,6 +356,7 @@ def test_review_list_query_count(client, django_assert_num_queries, units):
     for _ in range(units):
         MembershipFactory(cluster_year=world.y6, unit=UnitFactory(superior=world.superior))
     client.force_login(world.users["officer_a"])
-    # session, user, cluster year, command officer?, cluster officer?, members, sheets with totals, gaps
-    with django_assert_num_queries(8):
+    # user, the user's roles (command officer?), cluster year, cluster officer?, members, sheets with totals,
+    # gaps (the session comes from the cache)
+    with django_assert_num_queries(7):
         client.get(reverse("scoring:review-list", args=[world.y6.pk]))
