@@ -33,6 +33,8 @@ load
 
 Measured, with the two references of the same run:
   bare      the ceiling: a template view with no query behind the same middleware;
+  signed-in what any page of the application costs at least: login required (session and user
+            from the cache), the site's base template, no query of its own (not a target's reference);
   floor     raw SQL in PostgreSQL through psycopg, median of 15 runs: the year's plain
             ``SUM(points) GROUP BY unit`` and the same yearly totals as the pages
             (standard + capped bonus − capped deduction);
@@ -624,12 +626,14 @@ class Bench:
             command = HttpClient(self.port)
             command.login(self.command.username, BENCH_PASSWORD)
             cookies = command.cookie_header()
-            for name, path in [*pages.items(), ("bare", "/bench/bare/")]:
+            for name, path in [*pages.items(), ("bare", "/bench/bare/"), ("signed_in", "/bench/signed-in/")]:
                 status, _h, body = command.request("GET", path)
                 if status != 200:
                     raise SystemExit(f"{path} answered {status}")
             log("bare view (ceiling)")
             refs["bare"] = self.wrk("/bench/bare/", cookies)
+            log("signed-in base page (what every page of the application costs at least)")
+            refs["signed_in"] = self.wrk("/bench/signed-in/", cookies)
             for name, path in pages.items():
                 log(f"{name}: {path}")
                 alone = self.wrk(path, cookies, threads=1, connections=1, duration=max(3, self.args.duration // 2))
@@ -737,6 +741,8 @@ class Bench:
             r = results[name]
             ratio = round(r["rps"] / bare, 3)
             r["ratio_to_bare"] = ratio
+            if "signed_in" in refs:
+                r["ratio_to_signed_in"] = round(r["rps"] / refs["signed_in"]["rps"], 3)
             verdicts[f"2 {name}: ≥ {TARGETS['ranking_throughput_ratio']:.0%} of bare, p99 ≤ {TARGETS['ranking_p99_ms']} ms"] = {
                 "measured": f"{r['rps']} req/s = {ratio:.0%} of {bare}; p99 {r['p99_ms']} ms; {r['queries']} queries",
                 "pass": ratio >= TARGETS["ranking_throughput_ratio"] and r["p99_ms"] <= TARGETS["ranking_p99_ms"]
@@ -768,6 +774,10 @@ def table(result: dict) -> str:
     ]
     bare = refs["bare"]
     lines.append(f"| bare view (ceiling) | {bare['rps']} | {bare['p50_ms']} | {bare['p99_ms']} | – | 0 | 1 |")
+    if "signed_in" in refs:
+        signed = refs["signed_in"]
+        lines.append(f"| signed-in base page, no query of its own | {signed['rps']} | {signed['p50_ms']} | "
+                     f"{signed['p99_ms']} | – | 0 | {signed['rps'] / bare['rps']:.0%} of bare |")
     floor = refs["floor"]
     lines.append(f"| floor: raw SQL, same totals ({floor['same_totals']['rows']} units) | – | – | – | "
                  f"{floor['same_totals']['median_ms']} | 1 | 1 |")
