@@ -37,7 +37,12 @@ post_save.connect(_roles_changed, sender=RoleAssignment, dispatch_uid="permissio
 post_delete.connect(_roles_changed, sender=RoleAssignment, dispatch_uid="permissions-roles-deleted")
 
 
-def _roles(user: User) -> list[tuple[str, int | None, int | None]]:
+def remember_roles(user: User, rows: list[tuple[str, int | None, int | None]]) -> None:
+    """Give ``user`` its role rows read elsewhere (the cached signed-in user: clusters.backends)."""
+    user._thidua_roles = (_current[0], rows)
+
+
+def role_rows(user: User) -> list[tuple[str, int | None, int | None]]:
     """(role, unit id, superior id) of every assignment of ``user``, memoised on the user object."""
     memo = getattr(user, "_thidua_roles", None)
     if memo is None or memo[0] != _current[0]:
@@ -72,15 +77,15 @@ def unit_ids_staffed_by(user: User) -> list[int]:
 
 
 def _officer_unit_ids(user: User) -> list[int]:
-    return sorted({unit for role, unit, _s in _roles(user) if role == R.CLUSTER_OFFICER})
+    return sorted({unit for role, unit, _s in role_rows(user) if role == R.CLUSTER_OFFICER})
 
 
 def _staff_unit_ids(user: User) -> list[int]:
-    return sorted({unit for role, unit, _s in _roles(user) if role in (R.UNIT_STAFF, R.CLUSTER_OFFICER)})
+    return sorted({unit for role, unit, _s in role_rows(user) if role in (R.UNIT_STAFF, R.CLUSTER_OFFICER)})
 
 
 def _commanded_ids(user: User) -> list[int]:
-    return sorted({superior for role, _u, superior in _roles(user) if role == R.COMMAND_OFFICER})
+    return sorted({superior for role, _u, superior in role_rows(user) if role == R.COMMAND_OFFICER})
 
 
 def _visible_clusters_q(user: User, prefix: str = "") -> Q | None:

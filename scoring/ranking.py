@@ -292,6 +292,12 @@ def new_frozen_generation(**_kwargs) -> None:
     transaction.on_commit(lambda: cache.set(GENERATION_KEY, time.time_ns(), None), robust=True)
 
 
+def user_saved(sender, instance, update_fields=None, **kwargs) -> None:
+    """A user's name shows in the snapshots' list; a login only writes ``last_login``."""
+    if update_fields is None or set(update_fields) - {"last_login"}:
+        new_frozen_generation()
+
+
 def snapshots_of(cluster_year: ClusterYear) -> list[ResultSnapshot]:
     """Every snapshot of the year, newest first (the current one and those an amendment replaced)."""
     return list(

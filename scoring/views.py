@@ -267,57 +267,62 @@ def _ranking_access(request: HttpRequest, cluster_year_pk: int):
 FROZEN_TABLE_SECONDS = 7 * 24 * 60 * 60
 
 
+def _snapshot_rows(snapshots) -> list[dict]:
+    """What the ranking page shows of each snapshot (plain values: a closed year's are kept in the cache)."""
+    return [
+        {"number": s.number, "created_at": s.created_at, "checksum": s.checksum, "reason": s.reason,
+         "is_current": s.is_current, "by": s.created_by.get_full_name() or s.created_by.username}
+        for s in snapshots
+    ]
+
+
 @require_GET
 @login_required
 def ranking_page(request: HttpRequest, cluster_year_pk: int) -> HttpResponse:
     """
     The cluster's ranking: provisional (approved sheets) until scoring is closed, then the frozen
-    results, whose table is rendered once per snapshot, language and kind of reader (managers link
-    every sheet, unit staff their own unit's) and then read from the cache.
+    results. A closed year's page (but its close form) is rendered once per generation of frozen
+    rankings (any new snapshot, renamed cluster, unit or user starts a new one:
+    ``ranking.frozen_generation``), language and kind of reader (managers link every sheet, unit
+    staff their own unit's), then read from the cache.
     """
     cluster_year = get_object_or_404(
         cluster_years_visible_to(request.user).select_related("cluster__superior"), pk=cluster_year_pk
     )
-    snapshots = ranking.snapshots_of(cluster_year)
-    snapshot = next((s for s in snapshots if s.is_current), None)
     manages = manages_cluster_year(request.user, cluster_year)
-    if not permissions.can_see_ranking(request.user, cluster_year, is_final=snapshot is not None, manages=manages):
-        raise PermissionDenied
     own = None if manages else set(unit_ids_staffed_by(request.user))
+    reader = "all" if own is None else ",".join(map(str, sorted(own)))
+    key = f"ranking:frozen:{cluster_year.pk}:{ranking.frozen_generation()}:{get_language()}:{reader}"
 
-    def table(result: ranking.Ranking) -> str:
+    def body(result: ranking.Ranking, snapshots: list, **context) -> str:
         with_sheet = {row.unit.pk for row in result.rows if row.sheet_id}
-        linkable = with_sheet if own is None else with_sheet & own
-        return render_to_string("scoring/_ranking_table.html",
-                                {"cluster_year": cluster_year, "ranking": result, "linkable": linkable})
+        rows = _snapshot_rows(snapshots)
+        return render_to_string("scoring/_ranking_body.html", {
+            "cluster_year": cluster_year, "ranking": result, "snapshots": rows,
+            "snapshot": next((r for r in rows if r["is_current"]), None),
+            "linkable": with_sheet if own is None else with_sheet & own, **context,
+        })
 
-    pending, pending_count = [], 0
-    if snapshot is None:
-        result = ranking.live_ranking(cluster_year)
-        html, pending_count = table(result), result.pending
-        pending = ranking.pending_members(cluster_year)
-    else:
-        reader = "all" if own is None else ",".join(map(str, sorted(own)))
-        key = f"ranking:frozen:{snapshot.pk}:{ranking.frozen_generation()}:{get_language()}:{reader}"
-        html = cache.get(key)
-        if html is None:
+    html = cache.get(key)  # only a closed year's page is ever stored
+    if html is None:
+        snapshots = ranking.snapshots_of(cluster_year)
+        snapshot = next((s for s in snapshots if s.is_current), None)
+        if snapshot is not None:  # frozen results: everyone who sees the cluster year
             snapshot.cluster_year = cluster_year
-            html = table(ranking.frozen_ranking(snapshot))
+            html = body(ranking.frozen_ranking(snapshot), snapshots)
             cache.set(key, html, FROZEN_TABLE_SECONDS)
+        else:
+            if not permissions.can_see_ranking(request.user, cluster_year, is_final=False, manages=manages):
+                raise PermissionDenied
+            result = ranking.live_ranking(cluster_year)
+            html = body(result, snapshots, pending_count=result.pending,
+                        pending=ranking.pending_members(cluster_year))
     can_close = permissions.can_close_scoring(request.user, cluster_year, manages=manages)
-    return render(
-        request,
-        "scoring/ranking.html",
-        {
-            "cluster_year": cluster_year,
-            "snapshot": snapshot,
-            "table": mark_safe(html),  # noqa: S308 - rendered by our template with autoescaping
-            "pending": pending,
-            "pending_count": pending_count,
-            "snapshots": snapshots,
-            "close_form": CloseScoringForm() if can_close else None,
-        },
-    )
+    return render(request, "scoring/ranking.html", {
+        "cluster_year": cluster_year,
+        "body": mark_safe(html),  # noqa: S308 - rendered by our template, autoescaped
+        "close_form": CloseScoringForm() if can_close else None,
+    })
 
 
 @require_POST

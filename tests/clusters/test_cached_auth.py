@@ -79,3 +79,14 @@ def test_roles_are_read_again_once_one_changes(world, django_assert_num_queries)
     RoleAssignment.objects.filter(user=user, role=R.COMMAND_OFFICER).delete()
     assert not manages_cluster_year(user, world.y9)
     assert world.y9 not in cluster_years_visible_to(user)
+
+
+def test_a_new_or_removed_role_takes_effect_at_the_next_request(client, world):
+    user = world.users["staff_b"]
+    client.force_login(user)
+    page = reverse("clusters:clusteryear-detail", args=[world.y9.pk])
+    assert client.get(page).status_code == 404  # cached with its roles: unit staff of B only
+    role = RoleAssignment.objects.create(user=user, role=R.COMMAND_OFFICER, superior=world.superior2)
+    assert client.get(page).status_code == 200
+    role.delete()
+    assert client.get(page).status_code == 404

@@ -88,11 +88,12 @@ def test_overview_query_count_is_fixed(client, django_assert_num_queries, world,
     client.force_login(world.users["command"])
     path = reverse("scoring:overview") + "?year=2024"
     client.get(reverse("home"))  # the session and the signed-in user are now read from the cache
-    # the user's roles, superiors (exists, first), years, clusters with their year, frozen results, criteria sets,
+    # (the user and its roles from the cache) superiors (exists, first), years, clusters with their year, frozen
+    # results, criteria sets,
     # bonus and deduction criteria, provisional totals and ranks, names of the units shown, members and progress
     # of the clusters shown, the superior selector
     for page in ("", "&page=2&units_page=2"):
-        with django_assert_num_queries(13):
+        with django_assert_num_queries(12):
             response = client.get(path + page)
         assert response.status_code == 200
     ranked = 5 + extra * units

@@ -77,3 +77,37 @@ def test_the_generation_changes_with_what_the_table_shows():
     assert second != first
     make_criteria_set(superior=world.superior, tree=big_tree(2), name="Bộ mới")  # a new set and its criteria
     assert ranking.frozen_generation() != second
+
+
+def test_the_snapshots_list_follows_a_renamed_author(client):
+    world = ranked_world(3, closed=True)
+    command = world.users["command"]
+    sheet = Sheet.objects.get(cluster_year=world.y6, unit=world.units["A"])
+    criterion = Criterion.objects.get(criteria_set=world.criteria_set, code="1.1")
+    services.amend_official_points(sheet=sheet, criterion=criterion, points="1", reason="Sửa sau hội nghị",
+                                   by=command, now=NOW)
+    client.force_login(world.users["officer_a"])
+    before = client.get(reverse("scoring:ranking", args=[world.y6.pk])).content.decode()
+    assert 'id="snapshots"' in before and "Trần Văn Chỉ huy" not in before
+    command.first_name, command.last_name = "Trần Văn", "Chỉ huy"
+    command.save()
+    assert "Trần Văn Chỉ huy" in client.get(reverse("scoring:ranking", args=[world.y6.pk])).content.decode()
+
+
+def test_a_login_keeps_the_cached_rankings(client):
+    world = ranked_world(3, closed=True)
+    generation = ranking.frozen_generation()
+    client.post(reverse("login"), {"username": "command", "password": "x"})  # a failed login writes nothing
+    client.force_login(world.users["command"])  # a login writes last_login only
+    assert ranking.frozen_generation() == generation
+
+
+def test_a_renamed_cluster_shows_at_once(client):
+    world = ranked_world(3, closed=True)
+    client.force_login(world.users["officer_a"])
+    path = reverse("scoring:ranking", args=[world.y6.pk])
+    assert "Cụm 6" in client.get(path).content.decode()
+    world.c6.name = "Cụm Thi đua số 6"
+    world.c6.save()
+    page = client.get(path).content.decode()
+    assert page.count("Cụm Thi đua số 6") >= 3 and "Cụm 6<" not in page  # title, breadcrumb, heading

@@ -328,10 +328,10 @@ def test_sheet_save_query_count(client, django_assert_num_queries, criteria):
     client.post(page, {"version": 0, **points})
     sheet = Sheet.objects.get(cluster_year=world.y6, unit=world.units["C"])
     points.update({f"points_{pk}": "0" for pk in leaves[:3]})
-    # (session and user from the cache) roles, cluster year, unit, sheet, criteria;
+    # (session, user and its roles from the cache) cluster year, unit, sheet, criteria;
     # savepoint, lock the year, lock the sheet, scores, one UPDATE of the points, the trail (one INSERT), the
     # version, release: nothing per criterion, and neither the page's rows nor the totals
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = client.post(page, {"version": sheet.version, **points})
     assert response.status_code == 302
     assert ScoreEvent.objects.filter(sheet=sheet, new_value="0").count() == 3
