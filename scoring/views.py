@@ -19,7 +19,6 @@ from clusters.permissions import (
     manages_cluster_year,
     superiors_commanded_by,
     unit_ids_staffed_by,
-    units_staffed_by,
     units_visible_to,
 )
 from clusters.selectors import is_number, years_of_superior
@@ -264,7 +263,7 @@ def _ranking_access(request: HttpRequest, cluster_year_pk: int):
     return cluster_year, result, manages
 
 
-FROZEN_TABLE_SECONDS = 7 * 24 * 60 * 60
+FROZEN_PAGE_SECONDS = 7 * 24 * 60 * 60
 
 
 def _snapshot_rows(snapshots) -> list[dict]:
@@ -310,7 +309,7 @@ def ranking_page(request: HttpRequest, cluster_year_pk: int) -> HttpResponse:
         if snapshot is not None:  # frozen results: everyone who sees the cluster year
             snapshot.cluster_year = cluster_year
             html = body(ranking.frozen_ranking(snapshot), snapshots)
-            cache.set(key, html, FROZEN_TABLE_SECONDS)
+            cache.set(key, html, FROZEN_PAGE_SECONDS)
         else:
             if not permissions.can_see_ranking(request.user, cluster_year, is_final=False, manages=manages):
                 raise PermissionDenied
