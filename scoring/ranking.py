@@ -271,9 +271,10 @@ def frozen_ranking(snapshot: ResultSnapshot) -> Ranking:
     return Ranking(cluster_year, snapshot.criteria_set, rows, True, 0, snapshot, groups)
 
 
-# A frozen ranking never changes, but what its page shows beside the snapshot can: the units'
-# names, last year's ranks (after last year's amendment), the criteria's titles. The rendered
-# table is cached under the snapshot and a generation that any such change renews.
+# A frozen ranking never changes, but what its page shows beside the snapshot can: a new snapshot
+# (an amendment), the cluster's and units' names, last year's ranks (after last year's amendment),
+# the criteria's titles, the snapshots' authors. A closed year's page is cached under the cluster
+# year and a generation that any such change renews (scoring.apps, scoring.views.ranking_page).
 GENERATION_KEY = "ranking:frozen-generation"
 
 

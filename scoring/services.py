@@ -649,7 +649,9 @@ def close_scoring_year(*, superior, year: int, by: User, now, reason: str = "") 
                band=r.band, separated_by=r.separated_by, gap=r.gap)
         for snapshot in snapshots for r in rankings[snapshot.cluster_year_id]
     ])
-    new_frozen_generation()  # bulk_create sends no post_save: next year's pages show these ranks as last year's
+    # bulk_create sends no post_save: the cached closed-year pages must learn of these snapshots (their
+    # own year's and the next year's, which shows these ranks as last year's).
+    new_frozen_generation()
     # The phase steps ``advance_phase`` takes one by one, written in bulk: trail, history, audit.
     step_reason = reason or str(SCORING_CLOSED)
     changes, states, events = [], [], []

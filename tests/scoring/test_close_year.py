@@ -138,3 +138,14 @@ def test_queries_do_not_grow_with_the_clusters():
         assert len(closed) == clusters
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 18  # with the savepoint of the service's own transaction
+
+
+def test_closing_a_year_renews_the_cached_closed_year_pages():
+    """Its snapshots come by bulk_create (no post_save): the cached pages must still learn of them."""
+    from scoring.ranking import frozen_generation
+
+    superior = generate("Cấp trên bộ nhớ đệm", "cg", clusters=2)
+    by = User.objects.get(username="cg_command")
+    before = frozen_generation()
+    assert len(close_scoring_year(superior=superior, year=YEAR, by=by, now=NOW)) == 2
+    assert frozen_generation() != before
